@@ -1,0 +1,356 @@
+"""The cluster config: one TOML file per cluster and year (the regulation is rewritten every
+year, Điều 3.3 and Điều 11, so nothing here is code).
+
+Dates in rules are written relative to the cycle year: `30/6/Y`, `25/12/Y`, `31/1/Y+1`.
+That lets the same file start a cycle for any year; `cycle.year` is only the default.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+
+_ID = r"^[a-z0-9][a-z0-9_-]*$"
+_DAY_EXPR = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/Y(?:\s*\+\s*(\d))?\s*$")
+_MONTH_EXPR = re.compile(r"^\s*(\d{1,2})/Y(?:\s*\+\s*(\d))?\s*$")
+_QUARTER_EXPR = re.compile(r"^\s*Q([1-4])/Y(?:\s*\+\s*(\d))?\s*$")
+
+
+def _no_newlines(value: str) -> str:
+    # A CR or LF in a name or address would let config text inject e-mail headers.
+    if "\r" in value or "\n" in value:
+        raise ValueError("must not contain a line break (CR/LF)")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+SafeStr = Annotated[str, Field(min_length=1)]
+
+
+class DayOfYear(_Model):
+    """A day written relative to the cycle year, e.g. `30/6/Y` or `31/1/Y+1`."""
+
+    day: int
+    month: int
+    year_offset: int
+
+    @classmethod
+    def parse(cls, text: str) -> DayOfYear:
+        m = _DAY_EXPR.match(text)
+        if not m:
+            raise ValueError(
+                f"'{text}' is not a day like '30/6/Y' or '31/1/Y+1' (day/month/Y, Y = cycle year)"
+            )
+        day, month, off = int(m[1]), int(m[2]), int(m[3] or 0)
+        if not 1 <= month <= 12:
+            raise ValueError(f"'{text}': month {month} is not between 1 and 12")
+        # Validate against a leap year so 29/2 is accepted; resolve() clamps nothing and
+        # fails loudly for a non-leap year.
+        try:
+            date(2000, month, day)
+        except ValueError:
+            raise ValueError(f"'{text}': day {day} does not exist in month {month}") from None
+        return cls(day=day, month=month, year_offset=off)
+
+    def resolve(self, year: int) -> date:
+        return date(year + self.year_offset, self.month, self.day)
+
+    def __str__(self) -> str:
+        suffix = f"+{self.year_offset}" if self.year_offset else ""
+        return f"{self.day}/{self.month}/Y{suffix}"
+
+
+def _day(value: object) -> object:
+    if isinstance(value, str):
+        return DayOfYear.parse(value)
+    return value
+
+
+class FixedRule(_Model):
+    """A fixed day: `chậm nhất ngày 30/6` (Điều 7.1)."""
+
+    kind: Literal["fixed"]
+    date: DayOfYear
+
+    _parse = field_validator("date", mode="before")(_day)
+
+
+class WindowRule(_Model):
+    """A window from one day to another, e.g. October–November (Điều 7.4)."""
+
+    kind: Literal["window"]
+    start: DayOfYear
+    end: DayOfYear
+
+    _parse = field_validator("start", "end", mode="before")(_day)
+
+
+class MonthRule(_Model):
+    """A whole month, e.g. `1/Y+1` = January of the next year (Điều 7.6)."""
+
+    kind: Literal["month"]
+    month: str
+
+    @field_validator("month")
+    @classmethod
+    def _check(cls, v: str) -> str:
+        m = _MONTH_EXPR.match(v)
+        if not m or not 1 <= int(m[1]) <= 12:
+            raise ValueError(f"'{v}' is not a month like '1/Y+1' (month/Y, Y = cycle year)")
+        return v
+
+    def parts(self) -> tuple[int, int]:
+        m = _MONTH_EXPR.match(self.month)
+        assert m is not None
+        return int(m[1]), int(m[2] or 0)
+
+
+class QuarterRule(_Model):
+    """A quarter, e.g. `Q1/Y+1` (Điều 7.7)."""
+
+    kind: Literal["quarter"]
+    quarter: str
+
+    @field_validator("quarter")
+    @classmethod
+    def _check(cls, v: str) -> str:
+        if not _QUARTER_EXPR.match(v):
+            raise ValueError(f"'{v}' is not a quarter like 'Q1/Y+1'")
+        return v
+
+    def parts(self) -> tuple[int, int]:
+        m = _QUARTER_EXPR.match(self.quarter)
+        assert m is not None
+        return int(m[1]), int(m[2] or 0)
+
+
+WindowLike = Annotated[WindowRule | MonthRule | QuarterRule, Field(discriminator="kind")]
+
+
+class EventRule(_Model):
+    """A date the leader sets inside a window: the conference in Q1 (Điều 7.7), or one
+    inspection visit per member in Oct–Nov (Điều 7.4, `per_member = true`)."""
+
+    kind: Literal["event"]
+    within: WindowLike
+    per_member: bool = False
+
+
+class RelativeRule(_Model):
+    """N calendar or working days before/after another milestone, e.g. the draft report
+    at least 5 days before the conference (note under Điều 7.9)."""
+
+    kind: Literal["relative"]
+    to: str
+    days: int = Field(ge=0, le=366)
+    direction: Literal["before", "after"]
+    count: Literal["calendar", "working"] = "calendar"
+    # Which date of the other milestone: its deadline/event date, or its window's start/end.
+    anchor: Literal["date", "start", "end"] = "date"
+
+
+Rule = Annotated[
+    FixedRule | WindowRule | MonthRule | QuarterRule | EventRule | RelativeRule,
+    Field(discriminator="kind"),
+]
+
+Policy = Literal["as_written", "next_working_day", "previous_working_day"]
+
+
+class ReminderPolicy(_Model):
+    """When to remind (issue 3). Lead times are calendar days before the due date."""
+
+    lead_days: list[Annotated[int, Field(ge=0, le=120)]] = [14, 7, 3, 1, 0]
+    window_open: bool = True
+    window_closing_days: int | None = Field(default=3, ge=0, le=60)
+    overdue_every_working_days: int = Field(default=2, ge=1, le=30)
+    overdue_max: int = Field(default=5, ge=0, le=50)
+    # Escalation ladder: after K working days overdue, also write to these roles.
+    escalate_head_after: int | None = Field(default=3, ge=1)
+    escalate_leader_after: int | None = Field(default=5, ge=1)
+    escalate_province_after: int | None = Field(default=10, ge=1)
+
+
+class Milestone(_Model):
+    id: Annotated[str, Field(pattern=_ID)]
+    name: SafeStr
+    name_en: SafeStr
+    article: SafeStr
+    # members: every member (the leader too: it is a member with the same obligations);
+    # leader: the cycle's leader; next_leader: organised by next year's leader (Điều 6).
+    assignee: Literal["members", "leader", "next_leader"]
+    rule: Rule
+    policy: Policy | None = None  # None: the holiday section's default
+    deliverable: str = ""  # what to send and to whom, Vietnamese
+    deliverable_en: str = ""
+    reminders: ReminderPolicy | None = None  # None: the cluster default
+    # For an event the leader must date (the conference): remind the leader to set it from
+    # this day on (issue 3), e.g. `1/12/Y`.
+    set_date_from: DayOfYear | None = None
+
+    _parse = field_validator("set_date_from", mode="before")(_day)
+    _nl = field_validator("name", "name_en", "article")(_no_newlines)
+
+
+class Contact(_Model):
+    role: Literal["focal", "head"]
+    name: SafeStr
+    title: str = ""
+    email: EmailStr
+
+    _nl = field_validator("name", "title")(_no_newlines)
+
+
+class Member(_Model):
+    id: Annotated[str, Field(pattern=_ID)]
+    name: SafeStr
+    # Since 2025 a member may be a commune or a department, not a district.
+    kind: Literal["district", "commune", "department", "other"] = "district"
+    contacts: list[Contact] = Field(min_length=1)
+
+    _nl = field_validator("name")(_no_newlines)
+
+    @model_validator(mode="after")
+    def _needs_focal(self) -> Member:
+        if not any(c.role == "focal" for c in self.contacts):
+            raise ValueError("needs a contact with role = 'focal' (the officer who gets reminders)")
+        return self
+
+
+class Operator(_Model):
+    id: Annotated[str, Field(pattern=_ID)]
+    name: SafeStr
+    role: Annotated[str, Field(pattern=r"^(leader|viewer|member:[a-z0-9][a-z0-9_-]*)$")]
+    email: EmailStr | None = None
+    # When set, only these OS accounts may act as this operator.
+    os_users: list[SafeStr] = []
+
+    _nl = field_validator("name")(_no_newlines)
+
+
+class Province(_Model):
+    name: SafeStr
+    email: EmailStr
+
+    _nl = field_validator("name")(_no_newlines)
+
+
+class Holidays(_Model):
+    country: Literal["VN"] = "VN"
+    extra_days_off: list[date] = []
+    # Saturdays the government turns into working days to make up a bridge holiday.
+    make_up_working_days: list[date] = []
+    default_policy: Policy = "as_written"
+
+
+class Mail(_Model):
+    """Transport settings; credentials never live here (environment variables only)."""
+
+    transport: Literal["file", "smtp", "memory"] = "file"
+    from_address: EmailStr = "tracker@example.vn"  # type: ignore[assignment]
+    from_name: str = "Cụm thi đua"
+    reply_to: EmailStr | None = None
+    directory: str = "outbox-mail"  # file transport: relative to the working directory
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "plain"] = "starttls"
+    send_hour: int = Field(default=8, ge=0, le=23)
+    digest: Literal["daily", "per_item"] = "daily"
+
+    _nl = field_validator("from_name")(_no_newlines)
+
+
+class Cluster(_Model):
+    id: Annotated[str, Field(pattern=_ID)]
+    name: SafeStr
+    name_en: SafeStr
+    province: SafeStr
+    timezone: Literal["Asia/Ho_Chi_Minh"] = "Asia/Ho_Chi_Minh"
+    regulation: str = ""
+
+    _nl = field_validator("name", "name_en", "province")(_no_newlines)
+
+
+class Cycle(_Model):
+    year: int = Field(ge=2000, le=2100)
+    leader: str
+    next_leader: str | None = None
+    version: SafeStr = "1"
+    due_soon_days: int = Field(default=7, ge=0, le=60)
+
+
+class ClusterConfig(_Model):
+    cluster: Cluster
+    cycle: Cycle
+    members: list[Member] = Field(min_length=1)
+    operators: list[Operator] = []
+    province_board: Province | None = None
+    holidays: Holidays = Holidays()
+    mail: Mail = Mail()
+    reminders: ReminderPolicy = ReminderPolicy()
+    milestones: list[Milestone] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> ClusterConfig:
+        members = [m.id for m in self.members]
+        milestones = [m.id for m in self.milestones]
+        problems: list[str] = []
+        for kind, ids in (("member", members), ("milestone", milestones)):
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            if dup:
+                problems.append(f"duplicate {kind} id(s): {', '.join(dup)}")
+        known = set(members)
+        if self.cycle.leader not in known:
+            problems.append(
+                f"cycle.leader '{self.cycle.leader}' is not a member id ({', '.join(members)})"
+            )
+        if self.cycle.next_leader is not None and self.cycle.next_leader not in known:
+            problems.append(f"cycle.next_leader '{self.cycle.next_leader}' is not a member id")
+        for op in self.operators:
+            if op.role.startswith("member:") and op.role[7:] not in known:
+                problems.append(f"operator '{op.id}': role '{op.role}' names an unknown member")
+        by_id = {m.id: m for m in self.milestones}
+        for i, ms in enumerate(self.milestones):
+            if isinstance(ms.rule, RelativeRule) and ms.rule.to not in by_id:
+                problems.append(
+                    f"milestones[{i}].rule.to: '{ms.rule.to}' is not a milestone id"
+                    f" ({', '.join(milestones)})"
+                )
+        cycle = _relative_cycle(by_id)
+        if cycle:
+            problems.append("relative rules form a loop: " + " → ".join(cycle))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def member(self, member_id: str) -> Member:
+        for m in self.members:
+            if m.id == member_id:
+                return m
+        raise KeyError(member_id)
+
+    def milestone(self, milestone_id: str) -> Milestone:
+        for m in self.milestones:
+            if m.id == milestone_id:
+                return m
+        raise KeyError(milestone_id)
+
+
+def _relative_cycle(by_id: dict[str, Milestone]) -> list[str]:
+    """The first loop among relative rules (a rule pointing at itself included), or []."""
+    for start in by_id:
+        seen: list[str] = []
+        cur: str | None = start
+        while cur is not None and cur in by_id:
+            if cur in seen:
+                return [*seen[seen.index(cur) :], cur]
+            seen.append(cur)
+            rule = by_id[cur].rule
+            cur = rule.to if isinstance(rule, RelativeRule) else None
+    return []

@@ -1,0 +1,93 @@
+"""The tables. The database is the single source of truth: obligations, their audit
+trail and (issue 3) the reminder outbox. Derived facts (overdue, late, due soon) are
+computed from these rows and a given `now`, never stored."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from tracker.db.types import UTCDateTime
+
+
+class ClusterRow(SQLModel, table=True):
+    __tablename__ = "cluster"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+
+class CycleRow(SQLModel, table=True):
+    """One cluster's yearly cycle (Y; it ends with the conference in Q1 of Y+1)."""
+
+    __tablename__ = "cycle"
+    __table_args__ = (UniqueConstraint("cluster_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cluster_id: str = Field(foreign_key="cluster.id", index=True, max_length=64)
+    year: int
+    leader_id: str = Field(max_length=64)
+    config_version: str
+    config_path: str
+    config_hash: str = Field(max_length=64)
+    # The validated config as JSON: the daemon plans from the snapshot the leader loaded,
+    # not from a file that may have been edited since.
+    config_json: str = Field(sa_column=Column(Text, nullable=False))
+    loaded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MemberRow(SQLModel, table=True):
+    __tablename__ = "member"
+    __table_args__ = (UniqueConstraint("cycle_id", "member_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    member_id: str = Field(max_length=64)
+    name: str
+    # A member removed from the config with --force stays, inactive, with its history.
+    active: bool = True
+
+
+class Obligation(SQLModel, table=True):
+    """What one member (or the leader) owes for one milestone or ad-hoc request."""
+
+    __tablename__ = "obligation"
+    __table_args__ = (UniqueConstraint("cycle_id", "member_id", "milestone_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    member_id: str = Field(max_length=64)
+    # A config milestone id, or "request-<n>" for an ad-hoc request (Điều 7.3).
+    milestone_id: str = Field(max_length=64)
+    assignee: str = Field(max_length=16)  # members | leader | next_leader | request
+    title: str | None = None  # ad-hoc requests only
+    due_override: date | None = None  # ad-hoc requests: the date in the leader's request
+    event_date: date | None = None  # the conference date / this member's inspection visit
+    state: str = Field(default="open", max_length=16, index=True)
+    submitted_on: date | None = None
+    completed_on: date | None = None
+    active: bool = True
+    # Bumped on every change so two writers cannot both act on the same old state.
+    version: int = 1
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only: one row per transition, schedule, request or config load."""
+
+    __tablename__ = "audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    obligation_id: int | None = Field(default=None, foreign_key="obligation.id", index=True)
+    at: datetime = Field(sa_type=UTCDateTime)
+    operator: str = Field(max_length=64)
+    os_user: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str | None = Field(default=None, max_length=16)
+    note: str = ""
+    ref: str = ""  # document reference, e.g. "Số: 123/BC-UBND"
+    on_date: date | None = None  # the day the act happened, when not today
