@@ -16,14 +16,29 @@ _RULE_TAGS = {"fixed", "window", "month", "quarter", "event", "relative"}
 
 # pydantic error type -> (vi, en) hint on what to do.
 _HINTS: dict[str, tuple[str, str]] = {
-    "extra_forbidden": ("khóa không được hỗ trợ — xóa đi hoặc sửa chính tả", "unknown key — remove it or fix its spelling"),
+    "extra_forbidden": (
+        "khóa không được hỗ trợ — xóa đi hoặc sửa chính tả",
+        "unknown key — remove it or fix its spelling",
+    ),
     "missing": ("thiếu khóa bắt buộc — hãy thêm vào", "required key is missing — add it"),
-    "date_from_datetime_parsing": ("không phải ngày — viết dạng 2022-12-25", "not a date — write it as 2022-12-25"),
-    "date_parsing": ("không phải ngày — viết dạng 2022-12-25", "not a date — write it as 2022-12-25"),
+    "date_from_datetime_parsing": (
+        "không phải ngày — viết dạng 2022-12-25",
+        "not a date — write it as 2022-12-25",
+    ),
+    "date_parsing": (
+        "không phải ngày — viết dạng 2022-12-25",
+        "not a date — write it as 2022-12-25",
+    ),
     "date_type": ("không phải ngày — viết dạng 2022-12-25", "not a date — write it as 2022-12-25"),
     "value_error": ("giá trị không hợp lệ", "invalid value"),
-    "string_pattern_mismatch": ("mã chỉ gồm chữ thường không dấu, số, '-' và '_'", "ids use lower-case ASCII letters, digits, '-' and '_'"),
-    "literal_error": ("giá trị không nằm trong danh sách cho phép", "value is not one of the allowed ones"),
+    "string_pattern_mismatch": (
+        "mã chỉ gồm chữ thường không dấu, số, '-' và '_'",
+        "ids use lower-case ASCII letters, digits, '-' and '_'",
+    ),
+    "literal_error": (
+        "giá trị không nằm trong danh sách cho phép",
+        "value is not one of the allowed ones",
+    ),
     "union_tag_invalid": ("loại quy tắc không hợp lệ", "unknown rule kind"),
     "int_parsing": ("phải là số nguyên", "must be a whole number"),
     "int_type": ("phải là số nguyên", "must be a whole number"),
@@ -76,16 +91,30 @@ def load_config(path: str | Path) -> ClusterConfig:
         raw = p.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            str(p), [("(file)", "không tìm thấy tệp — kiểm tra đường dẫn", "file not found — check the path")]
+            str(p),
+            [
+                (
+                    "(file)",
+                    "không tìm thấy tệp — kiểm tra đường dẫn",
+                    "file not found — check the path",
+                )
+            ],
         ) from None
     except OSError as exc:
-        raise ConfigError(str(p), [("(file)", f"không đọc được ({exc.strerror})", f"cannot read ({exc.strerror})")]) from None
+        raise ConfigError(
+            str(p),
+            [("(file)", f"không đọc được ({exc.strerror})", f"cannot read ({exc.strerror})")],
+        ) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise ConfigError(str(p), [("(file)", "tệp phải lưu mã UTF-8", "the file must be saved as UTF-8")]) from None
+        raise ConfigError(
+            str(p), [("(file)", "tệp phải lưu mã UTF-8", "the file must be saved as UTF-8")]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(p), [("(TOML)", f"sai cú pháp TOML: {exc}", f"TOML syntax error: {exc}")]) from None
+        raise ConfigError(
+            str(p), [("(TOML)", f"sai cú pháp TOML: {exc}", f"TOML syntax error: {exc}")]
+        ) from None
     return parse_config(data, str(p))
 
 

@@ -253,7 +253,7 @@ class Mail(_Model):
     """Transport settings; credentials never live here (environment variables only)."""
 
     transport: Literal["file", "smtp", "memory"] = "file"
-    from_address: EmailStr = "tracker@example.vn"  # type: ignore[assignment]
+    from_address: EmailStr = "tracker@example.vn"
     from_name: str = "Cụm thi đua"
     reply_to: EmailStr | None = None
     directory: str = "outbox-mail"  # file transport: relative to the working directory

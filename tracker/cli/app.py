@@ -1,0 +1,217 @@
+"""The `tracker` command: a thin Typer shell over tracker.service.
+
+This module imports only Typer and the standard library, so `tracker --help` starts fast
+and never loads SQLAlchemy; each command imports its handler (and the database stack) only
+when it runs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+
+HELP = (
+    "Theo dõi lịch, nghĩa vụ và nhắc việc của Cụm thi đua.\n\n"
+    "Tracks the calendar, obligations and reminders of an emulation cluster (Cụm thi đua)."
+)
+
+app = typer.Typer(
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class Settings:
+    db: str | None
+    operator: str | None
+    lang: str
+    config: str | None
+    cluster: str | None
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database URL (default: TRACKER_DATABASE_URL, else sqlite:///tracker.db).",
+            envvar="TRACKER_DATABASE_URL",
+        ),
+    ] = None,
+    operator: Annotated[
+        str | None,
+        typer.Option(
+            "--as", help="Operator id from the config (who is acting).", envvar="TRACKER_OPERATOR"
+        ),
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="vi (default) or en.")] = "vi",
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config", help="Cluster config file or folder (default: the shipped config/)."
+        ),
+    ] = None,
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", help="Cluster id, when the database holds several.")
+    ] = None,
+) -> None:
+    if lang not in ("vi", "en"):
+        typer.echo(
+            "Lỗi: --lang chỉ nhận 'vi' hoặc 'en'. / Error: --lang takes 'vi' or 'en'.", err=True
+        )
+        raise typer.Exit(2)
+    ctx.obj = Settings(db=db, operator=operator, lang=lang, config=config, cluster=cluster)
+
+
+def _run(ctx: typer.Context, name: str, **kwargs: Any) -> None:
+    """Import the handler lazily, run it, and turn domain errors into one line + exit code."""
+    from tracker.cli import handlers
+
+    code = handlers.dispatch(ctx.obj, name, kwargs)
+    if code:
+        raise typer.Exit(code)
+
+
+CycleOpt = Annotated[str | None, typer.Option("--cycle", help="Cycle year (or 'current').")]
+MemberOpt = Annotated[str | None, typer.Option("--member", help="Member id, e.g. muong-cha.")]
+NoteOpt = Annotated[str, typer.Option("--note", help="Note or reason.")]
+RefOpt = Annotated[str, typer.Option("--ref", help="Document reference, e.g. 'Số: 123/BC-UBND'.")]
+OnOpt = Annotated[
+    str | None,
+    typer.Option("--on", help="Day it happened (YYYY-MM-DD or DD/MM/YYYY), default today."),
+]
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    cycle: CycleOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow dropping members that have history.")
+    ] = False,
+) -> None:
+    """Nạp cấu hình, tạo/cập nhật nghĩa vụ của chu kỳ. Load the config; create or refresh a cycle."""
+    _run(ctx, "init", cycle=cycle, force=force)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    cycle: CycleOpt = None,
+    member: MemberOpt = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue obligations.")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 when anything is overdue (for cron).")
+    ] = False,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Evaluate at this date/time instead of now.")
+    ] = None,
+) -> None:
+    """Bảng tình hình: đơn vị × mốc. Members × milestones at a glance."""
+    _run(ctx, "status", cycle=cycle, member=member, overdue=overdue, fmt=fmt, check=check, at=at)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Argument(help="Member id.")],
+    milestone: Annotated[str | None, typer.Argument(help="Milestone id.")] = None,
+    cycle: CycleOpt = None,
+) -> None:
+    """Chi tiết, lịch sử và lý do của ngày hạn. Detail, history and why this date."""
+    _run(ctx, "show", member=member, milestone=milestone, cycle=cycle)
+
+
+def _transition(name: str, doc: str) -> None:
+    def command(
+        ctx: typer.Context,
+        milestone: Annotated[str, typer.Argument(help="Milestone id, or request-N.")],
+        member: MemberOpt = None,
+        note: NoteOpt = "",
+        ref: RefOpt = "",
+        on: OnOpt = None,
+        cycle: CycleOpt = None,
+    ) -> None:
+        _run(
+            ctx,
+            "transition",
+            action=name,
+            milestone=milestone,
+            member=member,
+            note=note,
+            ref=ref,
+            on=on,
+            cycle=cycle,
+        )
+
+    command.__doc__ = doc
+    app.command(name=name)(command)
+
+
+_transition("complete", "Trưởng cụm xác nhận hoàn thành. The leader accepts an obligation.")
+_transition("submit", "Đơn vị báo đã gửi. A member says it has sent its document.")
+_transition("return", "Trưởng cụm trả lại để bổ sung (--note). The leader sends it back.")
+_transition("waive", "Trưởng cụm miễn (--note lý do). The leader excuses it (reason).")
+_transition("reopen", "Trưởng cụm mở lại (--note lý do). The leader reopens it (reason).")
+
+
+@app.command()
+def schedule(
+    ctx: typer.Context,
+    milestone: Annotated[str, typer.Argument(help="summary_conference or cross_inspection.")],
+    day: Annotated[str, typer.Argument(metavar="DATE", help="YYYY-MM-DD or DD/MM/YYYY.")],
+    member: MemberOpt = None,
+    note: NoteOpt = "",
+    cycle: CycleOpt = None,
+) -> None:
+    """Ấn định ngày hội nghị / lịch kiểm tra. Set the conference date or an inspection visit."""
+    _run(ctx, "schedule", milestone=milestone, day=day, member=member, note=note, cycle=cycle)
+
+
+@app.command()
+def request(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="What is requested.")],
+    due: Annotated[str, typer.Option("--due", help="Due date (YYYY-MM-DD or DD/MM/YYYY).")],
+    member: Annotated[
+        list[str] | None, typer.Option("--member", help="Member id; repeat; default all.")
+    ] = None,
+    note: NoteOpt = "",
+    cycle: CycleOpt = None,
+) -> None:
+    """Yêu cầu báo cáo đột xuất (Điều 7.3). An ad-hoc report request."""
+    _run(ctx, "request", title=title, due=due, members=member or [], note=note, cycle=cycle)
+
+
+@app.command()
+def calendar(ctx: typer.Context, cycle: CycleOpt = None) -> None:
+    """Mọi mốc với ngày, quy tắc và điều khoản. Every milestone with its date, rule, article."""
+    _run(ctx, "calendar", cycle=cycle)
+
+
+@app.command()
+def history(ctx: typer.Context, member: MemberOpt = None, cycle: CycleOpt = None) -> None:
+    """Nhật ký thay đổi. The audit trail."""
+    _run(ctx, "history", member=member, cycle=cycle)
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Chạy trình nhắc việc (daemon). Run the reminder scheduler until stopped."""
+    _run(ctx, "run")
+
+
+def main() -> None:
+    # Windows consoles and some SSH sessions default to a legacy encoding; Vietnamese needs UTF-8.
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    app()

@@ -1,0 +1,360 @@
+"""What each CLI command does: read the clock, open the store, call tracker.service, print.
+
+Imported only when a command runs (see app.py), so it may import the database stack.
+Every TrackerError becomes one line on stderr and its exit code; nothing else is caught
+here except Ctrl-C, so a real bug still shows its traceback to the developers.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import typer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from tracker.calendar.types import TZ, local_date
+from tracker.cli import render
+from tracker.cli.app import Settings
+from tracker.config import load_config, shipped_configs
+from tracker.config.schema import ClusterConfig
+from tracker.db import migrate
+from tracker.db.engine import default_database_url, make_engine, mask_url, session_scope
+from tracker.errors import BadInputError, NotFoundError, TrackerError
+from tracker.service import actions, cycles, views
+from tracker.service.operators import resolve_actor
+from tracker.workflow import Action
+
+Handler = Callable[[Settings, dict[str, Any]], int]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handler(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _HANDLERS[name] = fn
+        return fn
+
+    return register
+
+
+def dispatch(settings: Settings, name: str, kwargs: dict[str, Any]) -> int:
+    try:
+        return _HANDLERS[name](settings, kwargs)
+    except TrackerError as exc:
+        prefix = "Lỗi" if settings.lang == "vi" else "Error"
+        typer.echo(f"{prefix}: {exc.message(settings.lang)}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def now() -> datetime:
+    """The one place the CLI reads the clock (tests travel with time-machine)."""
+    return datetime.now(TZ)
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+def parse_day(text: str, option: str) -> date:
+    text = text.strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise BadInputError(
+        f"{option} '{text}' không phải ngày hợp lệ: viết 2023-03-10 hoặc 10/03/2023.",
+        f"{option} '{text}' is not a valid date: write 2023-03-10 or 10/03/2023.",
+    )
+
+
+def parse_at(text: str | None) -> datetime:
+    """--at: a date (taken at 08:00 local) or an ISO date-time; naive means Vietnam time."""
+    if text is None:
+        return now()
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        value = datetime.combine(parse_day(text, "--at"), time(8))
+    if len(text.strip()) <= 10 and "T" not in text and " " not in text.strip():
+        value = datetime.combine(value.date(), time(8))
+    return value if value.tzinfo else value.replace(tzinfo=TZ)
+
+
+def parse_cycle(text: str | None, today: date) -> int | None:
+    if text is None:
+        return None
+    if text.strip().lower() in ("current", "now", "hien-tai"):
+        return today.year
+    if text.strip().isdigit() and 2000 <= int(text) <= 2100:
+        return int(text)
+    raise BadInputError(
+        f"--cycle '{text}' không hợp lệ: ghi năm (ví dụ 2022) hoặc 'current'.",
+        f"--cycle '{text}' is invalid: give a year (e.g. 2022) or 'current'.",
+    )
+
+
+def _engine(settings: Settings) -> Engine:
+    return make_engine(settings.db or default_database_url())
+
+
+@contextmanager
+def _store(settings: Settings) -> Iterator[Session]:
+    engine = _engine(settings)
+    try:
+        rev = migrate.current_revision(engine)
+        if rev is None:
+            raise BadInputError(
+                f"Cơ sở dữ liệu {mask_url(engine.url)} chưa được khởi tạo. Chạy 'tracker init' trước.",
+                f"The database {mask_url(engine.url)} is not set up yet. Run 'tracker init' first.",
+            )
+        if rev != migrate.head_revision():
+            raise BadInputError(
+                "Cơ sở dữ liệu dùng lược đồ cũ. Chạy 'tracker init' để nâng cấp.",
+                "The database has an older schema. Run 'tracker init' to upgrade it.",
+            )
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _context(
+    session: Session, settings: Settings, cycle: str | None, at: datetime
+) -> cycles.CycleContext:
+    today = local_date(at)
+    row = cycles.find_cycle(
+        session, cluster_id=settings.cluster, year=parse_cycle(cycle, today), today=today
+    )
+    return cycles.load_context(session, row)
+
+
+def _who(settings: Settings, ctx: cycles.CycleContext) -> actions.Who:
+    user = os_user()
+    return actions.Who(resolve_actor(ctx.cfg, settings.operator, user), user)
+
+
+def _config_files(settings: Settings) -> list[Path]:
+    if settings.config is None:
+        files = shipped_configs()
+    else:
+        p = Path(settings.config)
+        files = sorted(p.glob("*.toml")) if p.is_dir() else [p]
+    if not files:
+        raise BadInputError(
+            f"Không tìm thấy tệp cấu hình .toml trong {settings.config}.",
+            f"No .toml config file found in {settings.config}.",
+        )
+    return files
+
+
+# ---------------------------------------------------------------- commands
+
+
+@handler("init")
+def _init(settings: Settings, kw: dict[str, Any]) -> int:
+    at = now()
+    # Validate every file before touching the database: a bad file writes nothing.
+    loaded: list[tuple[Path, ClusterConfig]] = [
+        (p, load_config(p)) for p in _config_files(settings)
+    ]
+    engine = _engine(settings)
+    try:
+        migrate.upgrade(engine)
+        with session_scope(engine) as session:
+            reports = []
+            for path, cfg in loaded:
+                year = parse_cycle(kw["cycle"], local_date(at)) or cfg.cycle.year
+                reports.append(
+                    cycles.init_cycle(
+                        session,
+                        cfg,
+                        config_path=str(path),
+                        year=year,
+                        now=at,
+                        operator=settings.operator or "-",
+                        os_user=os_user(),
+                        force=kw["force"],
+                    )
+                )
+        for rep in reports:
+            render.init_report(rep, settings.lang, mask_url(engine.url))
+    finally:
+        engine.dispose()
+    return 0
+
+
+@handler("status")
+def _status(settings: Settings, kw: dict[str, Any]) -> int:
+    fmt = kw["fmt"]
+    if fmt not in ("table", "json", "csv"):
+        raise BadInputError(
+            f"--format '{fmt}' không hợp lệ: chọn table, json hoặc csv.",
+            f"--format '{fmt}' is invalid: choose table, json or csv.",
+        )
+    at = parse_at(kw["at"])
+    with _store(settings) as session:
+        ctx = _context(session, settings, kw["cycle"], at)
+        if kw["member"] is not None:
+            _check_member(ctx, kw["member"])
+        rows = views.status_rows(
+            ctx, local_date(at), member=kw["member"], overdue_only=kw["overdue"]
+        )
+    if fmt == "json":
+        render.status_json(rows)
+    elif fmt == "csv":
+        render.status_csv(rows)
+    else:
+        render.status_table(ctx, rows, local_date(at), settings.lang, color=sys.stdout.isatty())
+    if kw["check"] and any(r.standing.overdue for r in rows):
+        return 1
+    return 0
+
+
+def _check_member(ctx: cycles.CycleContext, member: str) -> None:
+    known = [m.id for m in ctx.cfg.members]
+    if member not in known:
+        raise NotFoundError(
+            f"Không có đơn vị '{member}'. Các đơn vị: {', '.join(known)}.",
+            f"No member '{member}'. Members: {', '.join(known)}.",
+        )
+
+
+@handler("show")
+def _show(settings: Settings, kw: dict[str, Any]) -> int:
+    at = now()
+    with _store(settings) as session:
+        ctx = _context(session, settings, kw["cycle"], at)
+        _check_member(ctx, kw["member"])
+        if kw["milestone"] is None:
+            rows = views.status_rows(ctx, local_date(at), member=kw["member"])
+            render.member_summary(ctx, kw["member"], rows, settings.lang)
+            return 0
+        d = views.detail(
+            session, ctx, local_date(at), member=kw["member"], milestone=kw["milestone"]
+        )
+    render.detail(d, settings.lang)
+    return 0
+
+
+def _default_member(ctx: cycles.CycleContext, who: actions.Who, milestone: str) -> str:
+    if not milestone.startswith("request-"):
+        ms = ctx.milestone(milestone)
+        if ms.assignee != "members":
+            return ctx.owner_of(ms)[0]
+    if who.actor.member_id is not None:
+        return who.actor.member_id
+    raise BadInputError(
+        f"Mốc '{milestone}' là nghĩa vụ của từng đơn vị: thêm --member <mã đơn vị>.",
+        f"'{milestone}' is owed by each member: add --member <id>.",
+    )
+
+
+@handler("transition")
+def _transition(settings: Settings, kw: dict[str, Any]) -> int:
+    at = now()
+    on = parse_day(kw["on"], "--on") if kw["on"] else None
+    action = Action(kw["action"])
+    with _store(settings) as session:
+        ctx = _context(session, settings, kw["cycle"], at)
+        who = _who(settings, ctx)
+        member = kw["member"] or _default_member(ctx, who, kw["milestone"])
+        ob = actions.act(
+            session,
+            ctx,
+            who,
+            member_id=member,
+            milestone_id=kw["milestone"],
+            action=action,
+            now=at,
+            note=kw["note"],
+            ref=kw["ref"],
+            on=on,
+        )
+    render.transition_done(ctx, ob, action, settings.lang)
+    return 0
+
+
+@handler("schedule")
+def _schedule(settings: Settings, kw: dict[str, Any]) -> int:
+    at = now()
+    day = parse_day(kw["day"], "DATE")
+    with _store(settings) as session:
+        ctx = _context(session, settings, kw["cycle"], at)
+        who = _who(settings, ctx)
+        changed = actions.schedule(
+            session,
+            ctx,
+            who,
+            milestone_id=kw["milestone"],
+            day=day,
+            now=at,
+            member_id=kw["member"],
+            note=kw["note"],
+        )
+    render.scheduled(ctx, kw["milestone"], kw["member"], day, changed, settings.lang)
+    return 0
+
+
+@handler("request")
+def _request(settings: Settings, kw: dict[str, Any]) -> int:
+    at = now()
+    due = parse_day(kw["due"], "--due")
+    with _store(settings) as session:
+        ctx = _context(session, settings, kw["cycle"], at)
+        who = _who(settings, ctx)
+        created = actions.request(
+            session,
+            ctx,
+            who,
+            title=kw["title"],
+            due=due,
+            now=at,
+            members=kw["members"] or None,
+            note=kw["note"],
+        )
+    render.requested(created, due, settings.lang)
+    return 0
+
+
+@handler("calendar")
+def _calendar(settings: Settings, kw: dict[str, Any]) -> int:
+    at = now()
+    with _store(settings) as session:
+        ctx = _context(session, settings, kw["cycle"], at)
+    render.calendar(ctx, views.calendar(ctx), settings.lang)
+    return 0
+
+
+@handler("history")
+def _history(settings: Settings, kw: dict[str, Any]) -> int:
+    at = now()
+    with _store(settings) as session:
+        ctx = _context(session, settings, kw["cycle"], at)
+        if kw["member"] is not None:
+            _check_member(ctx, kw["member"])
+        rows = views.history(session, ctx, member=kw["member"])
+    render.history(rows, settings.lang)
+    return 0
+
+
+@handler("run")
+def _run_daemon(settings: Settings, kw: dict[str, Any]) -> int:
+    from jobs.daemon import run_daemon
+
+    return run_daemon(settings.db or default_database_url(), lang=settings.lang)

@@ -1,0 +1,409 @@
+"""How the CLI prints: a members × milestones matrix, details, calendars, JSON and CSV.
+
+Colour only on a terminal; piped output is plain text so scripts and e-mails can use it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import unicodedata
+from collections.abc import Sequence
+from datetime import date
+
+import typer
+
+from tracker.calendar.types import DueDate
+from tracker.db.models import Obligation
+from tracker.reminders.vndate import vn_date, weekday_en, weekday_vi
+from tracker.service.cycles import CycleContext, InitReport
+from tracker.service.views import Detail, HistoryRow, StatusRow
+from tracker.workflow import ACTION_LABEL, STATE_LABEL, Action, State
+
+
+def _t(lang: str, vi: str, en: str) -> str:
+    return en if lang == "en" else vi
+
+
+def _width(text: str) -> int:
+    return sum(0 if unicodedata.combining(c) else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("─" * w for w in widths))
+    lines += ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return lines
+
+
+def _d(d: date | None, lang: str) -> str:
+    if d is None:
+        return _t(lang, "chưa có lịch", "unscheduled")
+    return vn_date(d) if lang == "vi" else d.isoformat()
+
+
+# ---------------------------------------------------------------- status
+
+
+def _cell(r: StatusRow, lang: str) -> tuple[str, str | None]:
+    """(text, colour) for one obligation in the matrix."""
+    st = r.standing
+    days = st.days_left
+    if r.state is State.COMPLETED:
+        if st.late:
+            return _t(lang, "✓ xong (trễ)", "✓ done (late)"), "yellow"
+        return _t(lang, "✓ xong", "✓ done"), "green"
+    if r.state is State.WAIVED:
+        return _t(lang, "– miễn", "– waived"), None
+    if r.state is State.SUBMITTED:
+        return _t(lang, "↑ đã gửi", "↑ submitted"), "cyan"
+    mark = "↩ " if r.state is State.RETURNED else ""
+    if r.due is None:
+        return mark + _t(lang, "? chưa lịch", "? no date"), None
+    assert days is not None
+    if st.overdue:
+        return mark + _t(lang, f"✗ quá {-days}n", f"✗ {-days}d late"), "red"
+    if st.due_soon:
+        if days == 0:
+            return mark + _t(lang, "! hôm nay", "! today"), "yellow"
+        return mark + _t(lang, f"! còn {days}n", f"! {days}d left"), "yellow"
+    return mark + _t(lang, f"· còn {days}n", f"· {days}d left"), None
+
+
+def status_table(
+    ctx: CycleContext, rows: Sequence[StatusRow], today: date, lang: str, *, color: bool
+) -> None:
+    title = _t(
+        lang,
+        f"{ctx.cfg.cluster.name} — chu kỳ {ctx.year} — tình hình ngày {vn_date(today)}",
+        f"{ctx.cfg.cluster.name_en} — cycle {ctx.year} — status on {today.isoformat()}",
+    )
+    typer.echo(title)
+    if not rows:
+        typer.echo(_t(lang, "Không có nghĩa vụ nào khớp điều kiện.", "No obligation matches."))
+        return
+    members = list(dict.fromkeys(r.member for r in rows))
+    milestones = list(dict.fromkeys(r.milestone for r in rows))
+    by_key = {(r.milestone, r.member): r for r in rows}
+    headers = [_t(lang, "Mốc", "Milestone"), _t(lang, "Hạn", "Due"), *members]
+    table_rows: list[list[str]] = []
+    colours: list[list[str | None]] = []
+    for ms in milestones:
+        cells = [by_key.get((ms, m)) for m in members]
+        present = [c for c in cells if c is not None]
+        first = present[0]
+        dues = {c.due for c in present}
+        due_text = _d(first.due, lang) if len(dues) == 1 else _t(lang, "theo đơn vị", "per member")
+        line = [first.name_en if lang == "en" else first.name_vi, due_text]
+        line_colours: list[str | None] = [None, None]
+        for c in cells:
+            text, colour = ("", None) if c is None else _cell(c, lang)
+            if (
+                c is not None
+                and len(dues) > 1
+                and c.due is not None
+                and c.state not in (State.COMPLETED, State.WAIVED)
+            ):
+                text = f"{text} {vn_date(c.due)[:5]}"
+            line.append(text)
+            line_colours.append(colour)
+        table_rows.append(line)
+        colours.append(line_colours)
+    lines = _table(headers, table_rows)
+    typer.echo(lines[0])
+    typer.echo(lines[1])
+    widths = [max([_width(h)] + [_width(r[i]) for r in table_rows]) for i, h in enumerate(headers)]
+    for row, cols in zip(table_rows, colours, strict=True):
+        parts = []
+        for text, colour, w in zip(row, cols, widths, strict=True):
+            cell = _pad(text, w)
+            parts.append(typer.style(cell, fg=colour) if color and colour else cell)
+        typer.echo("  ".join(parts).rstrip())
+    overdue = sum(r.standing.overdue for r in rows)
+    soon = sum(r.standing.due_soon for r in rows)
+    done = sum(r.state in (State.COMPLETED, State.WAIVED) for r in rows)
+    typer.echo("")
+    typer.echo(
+        _t(
+            lang,
+            f"Quá hạn: {overdue} · Sắp đến hạn: {soon} · Đã xong: {done}/{len(rows)}",
+            f"Overdue: {overdue} · Due soon: {soon} · Done: {done}/{len(rows)}",
+        )
+    )
+    typer.echo(
+        _t(
+            lang,
+            "✓ xong · ↑ đã gửi, chờ xác nhận · ! sắp đến hạn · ✗ quá hạn · ↩ bị trả lại · – miễn"
+            " · ? chưa có lịch (n = ngày). Chi tiết: tracker show <đơn vị> <mốc>",
+            "✓ done · ↑ submitted, awaiting leader · ! due soon · ✗ overdue · ↩ returned · – waived"
+            " · ? not scheduled (d = days). Details: tracker show <member> <milestone>",
+        )
+    )
+
+
+def status_json(rows: Sequence[StatusRow]) -> None:
+    typer.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
+
+
+def status_csv(rows: Sequence[StatusRow]) -> None:
+    fields = list(rows[0].as_json()) if rows else ["cycle", "member", "milestone", "state", "due"]
+    writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r.as_json())
+
+
+# ---------------------------------------------------------------- detail
+
+
+def member_summary(ctx: CycleContext, member: str, rows: Sequence[StatusRow], lang: str) -> None:
+    name = ctx.cfg.member(member).name
+    typer.echo(_t(lang, f"{name} — chu kỳ {ctx.year}", f"{name} — cycle {ctx.year}"))
+    table = [
+        [r.milestone, r.name_en if lang == "en" else r.name_vi, _d(r.due, lang), _cell(r, lang)[0]]
+        for r in rows
+    ]
+    headers = [
+        _t(lang, "Mã", "Id"),
+        _t(lang, "Mốc", "Milestone"),
+        _t(lang, "Hạn", "Due"),
+        _t(lang, "Tình trạng", "State"),
+    ]
+    for line in _table(headers, table):
+        typer.echo(line)
+
+
+def _why(due: DueDate, lang: str) -> list[str]:
+    out = [_t(lang, f"  Quy tắc: {due.rule_vi}", f"  Rule: {due.rule_en}")]
+    if due.window is not None:
+        out.append(
+            _t(
+                lang,
+                f"  Khung thời gian: {vn_date(due.window.start)} – {vn_date(due.window.end)}",
+                f"  Window: {due.window.start.isoformat()} – {due.window.end.isoformat()}",
+            )
+        )
+    if due.scheduled is False:
+        out.append(
+            _t(
+                lang,
+                "  Trưởng cụm chưa ấn định ngày (tracker schedule …); hạn tạm là cuối khung.",
+                "  The leader has not set the date yet (tracker schedule …); due by the window's end.",
+            )
+        )
+    if due.date is None:
+        out.append(
+            _t(
+                lang,
+                f"  Chưa có lịch: phụ thuộc mốc '{due.depends_on}' chưa được ấn định ngày.",
+                f"  Unscheduled: depends on '{due.depends_on}', which has no date yet.",
+            )
+        )
+    if due.as_written is not None and due.as_written != due.date:
+        out.append(
+            _t(
+                lang,
+                f"  Ngày theo văn bản: {vn_date(due.as_written)}; quy tắc ngày làm việc: {due.policy}",
+                f"  Date as written: {due.as_written.isoformat()}; working-day policy: {due.policy}",
+            )
+        )
+    for s in due.skipped:
+        out.append(
+            _t(
+                lang,
+                f"    bỏ qua {vn_date(s.day)} ({weekday_vi(s.day)}): {s.reason_vi}",
+                f"    skipped {s.day.isoformat()} ({weekday_en(s.day)}): {s.reason_en}",
+            )
+        )
+    return out
+
+
+def detail(d: Detail, lang: str) -> None:
+    r = d.row
+    typer.echo(f"{r.member_name} — {r.name_en if lang == 'en' else r.name_vi} ({r.article})")
+    label = STATE_LABEL[r.state]
+    typer.echo(
+        _t(
+            lang,
+            f"Tình trạng: {label[0]} — {_cell(r, lang)[0]}",
+            f"State: {label[1]} — {_cell(r, lang)[0]}",
+        )
+    )
+    if r.due is not None:
+        typer.echo(
+            _t(
+                lang,
+                f"Hạn: {vn_date(r.due)} ({weekday_vi(r.due)}), hết ngày theo giờ Việt Nam",
+                f"Due: {r.due.isoformat()} ({weekday_en(r.due)}), end of day, Vietnam time",
+            )
+        )
+    deliverable = d.deliverable_en if lang == "en" else d.deliverable_vi
+    if deliverable:
+        typer.echo(_t(lang, f"Việc cần làm: {deliverable}", f"To do: {deliverable}"))
+    typer.echo(_t(lang, "Vì sao là ngày này:", "Why this date:"))
+    for line in _why(d.due, lang):
+        typer.echo(line)
+    if d.alternatives and len(set(d.alternatives.values())) > 1:
+        typer.echo(
+            _t(
+                lang,
+                "  Nếu áp dụng quy tắc ngày làm việc khác:",
+                "  Under each working-day policy:",
+            )
+        )
+        for policy, day in d.alternatives.items():
+            typer.echo(
+                f"    {policy}: {_d(day, lang)} ({weekday_vi(day) if lang == 'vi' else weekday_en(day)})"
+            )
+    typer.echo(_t(lang, "Lịch sử:", "History:"))
+    if not d.history:
+        typer.echo(_t(lang, "  (chưa có thay đổi)", "  (no changes yet)"))
+    for h in d.history:
+        typer.echo("  " + _history_line(h))
+
+
+# ---------------------------------------------------------------- actions
+
+
+def init_report(rep: InitReport, lang: str, db: str) -> None:
+    verb = _t(
+        lang, "Đã tạo" if rep.created else "Đã cập nhật", "Created" if rep.created else "Refreshed"
+    )
+    typer.echo(
+        _t(
+            lang,
+            f"{verb} chu kỳ {rep.year} của cụm '{rep.cluster_id}' trong {db}: "
+            f"{len(rep.added)} nghĩa vụ mới, {len(rep.retired)} nghĩa vụ thôi áp dụng.",
+            f"{verb} cycle {rep.year} of cluster '{rep.cluster_id}' in {db}: "
+            f"{len(rep.added)} new obligations, {len(rep.retired)} retired.",
+        )
+    )
+    if rep.removed_members:
+        typer.echo(
+            _t(
+                lang,
+                f"Đơn vị đã gỡ (lịch sử được giữ): {', '.join(rep.removed_members)}",
+                f"Members removed (history kept): {', '.join(rep.removed_members)}",
+            )
+        )
+    typer.echo(
+        _t(
+            lang,
+            f"Xem tình hình: tracker status --cycle {rep.year}",
+            f"See the status: tracker status --cycle {rep.year}",
+        )
+    )
+
+
+def transition_done(ctx: CycleContext, ob: Obligation, action: Action, lang: str) -> None:
+    label = STATE_LABEL[State(ob.state)]
+    verb = ACTION_LABEL[action]
+    typer.echo(
+        _t(
+            lang,
+            f"Đã {verb[0]}: {ob.member_id} / {ob.milestone_id} → {label[0]}.",
+            f"Done ({verb[1]}): {ob.member_id} / {ob.milestone_id} → {label[1]}.",
+        )
+    )
+
+
+def scheduled(
+    ctx: CycleContext,
+    milestone: str,
+    member: str | None,
+    day: date,
+    changed: Sequence[tuple[str, str | None, date | None, date | None]],
+    lang: str,
+) -> None:
+    who = f" ({member})" if member else ""
+    typer.echo(
+        _t(
+            lang,
+            f"Đã ấn định '{milestone}'{who}: {vn_date(day)} ({weekday_vi(day)}).",
+            f"Scheduled '{milestone}'{who}: {day.isoformat()} ({weekday_en(day)}).",
+        )
+    )
+    seen = set()
+    for ms, _member, old, new in changed:
+        if (ms, old, new) in seen:
+            continue
+        seen.add((ms, old, new))
+        typer.echo(
+            _t(
+                lang,
+                f"  {ms}: {_d(old, lang)} → {_d(new, lang)}",
+                f"  {ms}: {_d(old, lang)} → {_d(new, lang)}",
+            )
+        )
+
+
+def requested(created: Sequence[Obligation], due: date, lang: str) -> None:
+    if not created:
+        return
+    mid = created[0].milestone_id
+    members = ", ".join(ob.member_id for ob in created)
+    typer.echo(
+        _t(
+            lang,
+            f"Đã tạo yêu cầu {mid} (hạn {vn_date(due)}) cho: {members}.",
+            f"Created request {mid} (due {due.isoformat()}) for: {members}.",
+        )
+    )
+
+
+def calendar(ctx: CycleContext, dues: Sequence[DueDate], lang: str) -> None:
+    typer.echo(
+        _t(
+            lang,
+            f"{ctx.cfg.cluster.name} — lịch chu kỳ {ctx.year}",
+            f"{ctx.cfg.cluster.name_en} — {ctx.year} cycle calendar",
+        )
+    )
+    rows = []
+    for due in dues:
+        ms = ctx.milestone(due.milestone_id)
+        name = ms.name_en if lang == "en" else ms.name
+        if due.member_id:
+            name = f"{name} — {due.member_id}"
+        window = f"{_d(due.window.start, lang)}–{_d(due.window.end, lang)}" if due.window else ""
+        rows.append(
+            [
+                ms.id,
+                name,
+                _d(due.date, lang),
+                window,
+                due.rule_en if lang == "en" else due.rule_vi,
+                ms.article,
+            ]
+        )
+    headers = [
+        _t(lang, "Mã", "Id"),
+        _t(lang, "Mốc", "Milestone"),
+        _t(lang, "Hạn", "Due"),
+        _t(lang, "Khung", "Window"),
+        _t(lang, "Quy tắc", "Rule"),
+        _t(lang, "Điều", "Article"),
+    ]
+    for line in _table(headers, rows):
+        typer.echo(line)
+
+
+def _history_line(h: HistoryRow) -> str:
+    what = f"{h.member}/{h.milestone}" if h.member else "(cycle)"
+    move = f" {h.from_state or '·'}→{h.to_state}" if h.to_state else ""
+    extras = [x for x in (h.note, h.ref, f"on {h.on_date.isoformat()}" if h.on_date else "") if x]
+    tail = f" — {'; '.join(extras)}" if extras else ""
+    return f"{h.at} {h.operator} ({h.os_user}) {h.action} {what}{move}{tail}"
+
+
+def history(rows: Sequence[HistoryRow], lang: str) -> None:
+    if not rows:
+        typer.echo(_t(lang, "Chưa có thay đổi nào.", "No changes yet."))
+    for h in rows:
+        typer.echo(_history_line(h))

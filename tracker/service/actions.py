@@ -1,0 +1,279 @@
+"""What operators do to obligations: transitions, scheduling events, ad-hoc requests.
+
+Each function changes rows in the caller's session and appends the audit rows; the caller
+commits once, so a refused action writes nothing. `now` is passed in (the core never reads
+the clock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col
+
+from tracker.calendar.engine import CyclePlan, resolve_window
+from tracker.calendar.types import Window, local_date
+from tracker.config.schema import EventRule
+from tracker.db.models import AuditEntry, Obligation
+from tracker.errors import BadInputError, NotFoundError, TrackerError
+from tracker.reminders.vndate import vn_date
+from tracker.service.cycles import CycleContext
+from tracker.workflow import PENDING, Action, Actor, State, require_leader, transition
+
+
+@dataclass(frozen=True)
+class Who:
+    """The actor and the OS account behind it, as the audit trail records them."""
+
+    actor: Actor
+    os_user: str
+
+
+def find_obligation(ctx: CycleContext, member_id: str, milestone_id: str) -> Obligation:
+    members = {m.id for m in ctx.cfg.members}
+    if member_id not in members:
+        raise NotFoundError(
+            f"Không có đơn vị '{member_id}'. Các đơn vị: {', '.join(sorted(members))}.",
+            f"No member '{member_id}'. Members: {', '.join(sorted(members))}.",
+        )
+    for ob in ctx.obligations:
+        if ob.active and ob.member_id == member_id and ob.milestone_id == milestone_id:
+            return ob
+    if not milestone_id.startswith("request-"):
+        ms = ctx.milestone(milestone_id)  # raises for an unknown id
+        owners = ", ".join(ctx.owner_of(ms))
+        raise NotFoundError(
+            f"Mốc '{milestone_id}' không phải nghĩa vụ của '{member_id}' (thuộc: {owners}).",
+            f"Milestone '{milestone_id}' is not owed by '{member_id}' (owed by: {owners}).",
+        )
+    raise NotFoundError(
+        f"Không có yêu cầu '{milestone_id}' cho đơn vị '{member_id}'.",
+        f"No request '{milestone_id}' for member '{member_id}'.",
+    )
+
+
+def _save(session: Session, ob: Obligation, **values: object) -> None:
+    """Write `values` only if nobody changed the row since we read it (version check)."""
+    result = session.execute(
+        update(Obligation)
+        .where(col(Obligation.id) == ob.id, col(Obligation.version) == ob.version)
+        .values(version=ob.version + 1, **values)
+    )
+    if getattr(result, "rowcount", 1) != 1:
+        raise TrackerError(
+            "Nghĩa vụ vừa được người khác thay đổi. Xem lại bằng 'tracker show' rồi thử lại.",
+            "Someone else changed this obligation just now. Check 'tracker show' and retry.",
+        )
+    session.refresh(ob)
+
+
+def act(
+    session: Session,
+    ctx: CycleContext,
+    who: Who,
+    *,
+    member_id: str,
+    milestone_id: str,
+    action: Action,
+    now: datetime,
+    note: str = "",
+    ref: str = "",
+    on: date | None = None,
+) -> Obligation:
+    today = local_date(now)
+    if on is not None and on > today:
+        raise BadInputError(
+            f"--on {on.isoformat()} là ngày trong tương lai; ghi ngày việc đã diễn ra (≤ hôm nay).",
+            f"--on {on.isoformat()} is in the future; give the day it happened (today or before).",
+        )
+    ob = find_obligation(ctx, member_id, milestone_id)
+    before = State(ob.state)
+    after = transition(before, action, who.actor, ob.member_id, note)
+    day = on or today
+    values: dict[str, object] = {"state": after.value}
+    if action is Action.SUBMIT:
+        values["submitted_on"] = day
+    elif action is Action.COMPLETE:
+        values["completed_on"] = day
+    elif action is Action.RETURN:
+        values["submitted_on"] = None  # the member must send a revised document
+    elif action is Action.REOPEN:
+        values.update(submitted_on=None, completed_on=None)
+    _save(session, ob, **values)
+    session.add(
+        AuditEntry(
+            cycle_id=ctx.id,
+            obligation_id=ob.id,
+            at=now,
+            operator=who.actor.operator_id,
+            os_user=who.os_user,
+            action=action.value,
+            from_state=before.value,
+            to_state=after.value,
+            note=note,
+            ref=ref,
+            on_date=on,
+        )
+    )
+    return ob
+
+
+def event_window(ctx: CycleContext, milestone_id: str) -> tuple[EventRule, Window]:
+    ms = ctx.milestone(milestone_id)
+    if not isinstance(ms.rule, EventRule):
+        events = ", ".join(m.id for m in ctx.cfg.milestones if isinstance(m.rule, EventRule))
+        raise BadInputError(
+            f"Mốc '{milestone_id}' không phải sự kiện do Trưởng cụm ấn định ngày."
+            f" Các mốc xếp lịch được: {events}.",
+            f"Milestone '{milestone_id}' is not an event the leader dates. Schedulable: {events}.",
+        )
+    return ms.rule, resolve_window(ms.rule.within, ctx.year)
+
+
+def schedule(
+    session: Session,
+    ctx: CycleContext,
+    who: Who,
+    *,
+    milestone_id: str,
+    day: date,
+    now: datetime,
+    member_id: str | None = None,
+    note: str = "",
+) -> list[tuple[str, str | None, date | None, date | None]]:
+    """Set or move an event date (the conference, a member's inspection visit).
+
+    Refused outside the event's window (Điều 7.4: Oct–Nov; Điều 7.7: Quarter I), or when a
+    still-pending dependent deadline (draft report −5 days, score summary −10 days) would
+    land in the past. Returns the dependents whose date changed: (milestone, member, old, new).
+    """
+    require_leader(who.actor, "xếp lịch", "schedule")
+    rule, window = event_window(ctx, milestone_id)
+    if rule.per_member and member_id is None:
+        raise BadInputError(
+            f"Mốc '{milestone_id}' xếp lịch riêng cho từng đơn vị: thêm --member <mã đơn vị>.",
+            f"'{milestone_id}' is dated per member: add --member <id>.",
+        )
+    if not rule.per_member and member_id is not None:
+        raise BadInputError(
+            f"Mốc '{milestone_id}' là một ngày chung của cả Cụm: bỏ --member.",
+            f"'{milestone_id}' is one date for the whole cluster: drop --member.",
+        )
+    if day not in window:
+        raise BadInputError(
+            f"Ngày {vn_date(day)} nằm ngoài khung thời gian của mốc '{milestone_id}'"
+            f" ({vn_date(window.start)}–{vn_date(window.end)}). Chọn một ngày trong khung.",
+            f"{day.isoformat()} is outside the window of '{milestone_id}'"
+            f" ({window.start.isoformat()}–{window.end.isoformat()}). Pick a day inside it.",
+        )
+    owner = member_id if member_id is not None else ctx.owner_of(ctx.milestone(milestone_id))[0]
+    ob = find_obligation(ctx, owner, milestone_id)
+    key = (milestone_id, member_id)
+    old_plan = ctx.plan()
+    new_plan = ctx.plan({key: day})
+    today = local_date(now)
+    changed: list[tuple[str, str | None, date | None, date | None]] = []
+    for dep in ctx.obligations:
+        if not dep.active or dep.milestone_id.startswith("request-") or dep is ob:
+            continue
+        dep_member = dep.member_id
+        old = _plan_date(old_plan, dep.milestone_id, dep_member)
+        new = _plan_date(new_plan, dep.milestone_id, dep_member)
+        if old == new:
+            continue
+        changed.append((dep.milestone_id, dep_member, old, new))
+        if new is not None and new < today and State(dep.state) in PENDING:
+            name = ctx.milestone(dep.milestone_id).name
+            raise BadInputError(
+                f"Không thể xếp lịch {vn_date(day)}: hạn '{name}' của {dep_member} sẽ là"
+                f" {vn_date(new)}, đã qua. Chọn ngày muộn hơn hoặc hoàn thành/miễn nghĩa vụ đó trước.",
+                f"Cannot schedule {day.isoformat()}: '{dep.milestone_id}' of {dep_member} would be"
+                f" due {new.isoformat()}, already past. Pick a later day or settle it first.",
+            )
+    old_day = ob.event_date
+    _save(session, ob, event_date=day)
+    session.add(
+        AuditEntry(
+            cycle_id=ctx.id,
+            obligation_id=ob.id,
+            at=now,
+            operator=who.actor.operator_id,
+            os_user=who.os_user,
+            action="schedule",
+            note=(f"{old_day.isoformat() if old_day else '—'} → {day.isoformat()}. {note}").strip(),
+        )
+    )
+    return changed
+
+
+def _plan_date(plan: CyclePlan, milestone_id: str, member_id: str) -> date | None:
+    return plan.due(milestone_id, member_id).date
+
+
+def request(
+    session: Session,
+    ctx: CycleContext,
+    who: Who,
+    *,
+    title: str,
+    due: date,
+    now: datetime,
+    members: list[str] | None = None,
+    note: str = "",
+) -> list[Obligation]:
+    """An ad-hoc report request with its own due date (Điều 7.3, Điều 4.7)."""
+    require_leader(who.actor, "gửi yêu cầu báo cáo", "request a report")
+    title = title.strip()
+    if not title or "\n" in title or "\r" in title:
+        raise BadInputError(
+            "Tên yêu cầu phải là một dòng, không để trống.",
+            "The request title must be one non-empty line.",
+        )
+    if due < local_date(now):
+        raise BadInputError(
+            f"Hạn {vn_date(due)} đã qua; chọn hạn từ hôm nay trở đi.",
+            f"Due date {due.isoformat()} is past; pick today or later.",
+        )
+    known = [m.id for m in ctx.cfg.members]
+    targets = members or known
+    for mid in targets:
+        if mid not in known:
+            raise NotFoundError(
+                f"Không có đơn vị '{mid}'. Các đơn vị: {', '.join(known)}.",
+                f"No member '{mid}'. Members: {', '.join(known)}.",
+            )
+    used = [
+        int(ob.milestone_id.removeprefix("request-"))
+        for ob in ctx.obligations
+        if ob.milestone_id.startswith("request-")
+    ]
+    milestone_id = f"request-{max(used, default=0) + 1}"
+    created = []
+    for mid in dict.fromkeys(targets):
+        ob = Obligation(
+            cycle_id=ctx.id,
+            member_id=mid,
+            milestone_id=milestone_id,
+            assignee="request",
+            title=title,
+            due_override=due,
+        )
+        session.add(ob)
+        session.flush()
+        ctx.obligations.append(ob)
+        created.append(ob)
+        session.add(
+            AuditEntry(
+                cycle_id=ctx.id,
+                obligation_id=ob.id,
+                at=now,
+                operator=who.actor.operator_id,
+                os_user=who.os_user,
+                action="request",
+                to_state=State.OPEN.value,
+                note=f"{title} — hạn {due.isoformat()}. {note}".strip(),
+            )
+        )
+    return created

@@ -1,0 +1,312 @@
+"""Loading a cluster config into the database as a cycle, and finding a cycle again.
+
+A cycle keeps a snapshot of the config it was loaded from: the daemon and the CLI plan from
+what the leader loaded, not from a file that may have been edited since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+
+from sqlmodel import Session, col, select
+
+from tracker.calendar.engine import CyclePlan, plan_cycle
+from tracker.calendar.workdays import WorkCalendar
+from tracker.config.schema import ClusterConfig, Milestone
+from tracker.db.models import AuditEntry, ClusterRow, CycleRow, MemberRow, Obligation
+from tracker.errors import BadInputError, NotFoundError
+
+
+def config_snapshot(cfg: ClusterConfig) -> str:
+    return cfg.model_dump_json()
+
+
+def config_from_snapshot(text: str) -> ClusterConfig:
+    return ClusterConfig.model_validate_json(text)
+
+
+@dataclass
+class CycleContext:
+    """A cycle row with its config, work calendar and obligations, ready to plan."""
+
+    row: CycleRow
+    cfg: ClusterConfig
+    obligations: list[Obligation] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        assert self.row.id is not None
+        return self.row.id
+
+    @property
+    def year(self) -> int:
+        return self.row.year
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.cfg.holidays)
+
+    def events(self) -> dict[tuple[str, str | None], date]:
+        """Dates the leader set: the conference (shared) and each member's visit."""
+        out: dict[tuple[str, str | None], date] = {}
+        for ob in self.obligations:
+            if ob.event_date is None or not ob.active:
+                continue
+            ms = _milestone_or_none(self.cfg, ob.milestone_id)
+            per_member = ms is not None and getattr(ms.rule, "per_member", False)
+            out[(ob.milestone_id, ob.member_id if per_member else None)] = ob.event_date
+        return out
+
+    def plan(self, extra_events: dict[tuple[str, str | None], date] | None = None) -> CyclePlan:
+        events = self.events()
+        events.update(extra_events or {})
+        return plan_cycle(self.cfg, self.year, self.calendar, events)
+
+    def milestone(self, milestone_id: str) -> Milestone:
+        ms = _milestone_or_none(self.cfg, milestone_id)
+        if ms is None:
+            known = ", ".join(m.id for m in self.cfg.milestones)
+            raise NotFoundError(
+                f"Không có mốc '{milestone_id}' trong chu kỳ {self.year}. Các mốc: {known}.",
+                f"No milestone '{milestone_id}' in the {self.year} cycle. Milestones: {known}.",
+            )
+        return ms
+
+    def owner_of(self, ms: Milestone) -> list[str]:
+        """Member ids that owe `ms`: every active member, or the (next) leader."""
+        if ms.assignee == "members":
+            return [m.id for m in self.cfg.members]
+        if ms.assignee == "next_leader" and self.cfg.cycle.next_leader:
+            return [self.cfg.cycle.next_leader]
+        return [self.row.leader_id]
+
+
+def _milestone_or_none(cfg: ClusterConfig, milestone_id: str) -> Milestone | None:
+    return next((m for m in cfg.milestones if m.id == milestone_id), None)
+
+
+def load_context(session: Session, row: CycleRow) -> CycleContext:
+    obligations = list(
+        session.exec(
+            select(Obligation).where(Obligation.cycle_id == row.id).order_by(col(Obligation.id))
+        )
+    )
+    return CycleContext(row=row, cfg=config_from_snapshot(row.config_json), obligations=obligations)
+
+
+def find_cycle(
+    session: Session, *, cluster_id: str | None, year: int | None, today: date
+) -> CycleRow:
+    """The cycle a command acts on.
+
+    Without --cycle: the newest loaded cycle whose year has begun (2022's conference is held
+    in 2023, so in January 2023 a user passes --cycle 2022 to act on it).
+    """
+    clusters = list(session.exec(select(ClusterRow).order_by(col(ClusterRow.id))))
+    if not clusters:
+        raise NotFoundError(
+            "Chưa nạp cụm thi đua nào. Chạy 'tracker init --config <tệp .toml>' trước.",
+            "No cluster loaded yet. Run 'tracker init --config <file.toml>' first.",
+        )
+    if cluster_id is None:
+        if len(clusters) > 1:
+            ids = ", ".join(c.id for c in clusters)
+            raise BadInputError(
+                f"Cơ sở dữ liệu có nhiều cụm ({ids}): thêm --cluster <mã cụm>.",
+                f"The database holds several clusters ({ids}): add --cluster <id>.",
+            )
+        cluster_id = clusters[0].id
+    elif cluster_id not in {c.id for c in clusters}:
+        ids = ", ".join(c.id for c in clusters)
+        raise NotFoundError(
+            f"Không có cụm '{cluster_id}'. Các cụm đã nạp: {ids}.",
+            f"No cluster '{cluster_id}'. Loaded clusters: {ids}.",
+        )
+    rows = list(
+        session.exec(
+            select(CycleRow).where(CycleRow.cluster_id == cluster_id).order_by(col(CycleRow.year))
+        )
+    )
+    if year is not None:
+        for r in rows:
+            if r.year == year:
+                return r
+        have = ", ".join(str(r.year) for r in rows) or "(chưa có)"
+        raise NotFoundError(
+            f"Cụm '{cluster_id}' chưa có chu kỳ {year} (đã có: {have})."
+            f" Chạy 'tracker init --cycle {year}' để tạo.",
+            f"Cluster '{cluster_id}' has no {year} cycle (loaded: {have})."
+            f" Run 'tracker init --cycle {year}' to create it.",
+        )
+    if not rows:
+        raise NotFoundError(
+            f"Cụm '{cluster_id}' chưa có chu kỳ nào. Chạy 'tracker init'.",
+            f"Cluster '{cluster_id}' has no cycle yet. Run 'tracker init'.",
+        )
+    begun = [r for r in rows if r.year <= today.year]
+    return (begun or rows)[-1]
+
+
+def all_cycles(session: Session) -> list[CycleRow]:
+    return list(
+        session.exec(select(CycleRow).order_by(col(CycleRow.cluster_id), col(CycleRow.year)))
+    )
+
+
+@dataclass(frozen=True)
+class InitReport:
+    cluster_id: str
+    year: int
+    created: bool  # a new cycle, rather than a refresh
+    added: tuple[str, ...]  # "member/milestone" pairs that got a new obligation
+    retired: tuple[str, ...]  # obligations no longer in the plan (kept, inactive)
+    removed_members: tuple[str, ...]
+
+
+def init_cycle(
+    session: Session,
+    cfg: ClusterConfig,
+    *,
+    config_path: str,
+    year: int,
+    now: datetime,
+    operator: str,
+    os_user: str,
+    force: bool = False,
+) -> InitReport:
+    """Create or refresh the cycle `year` of `cfg`'s cluster; keeps every state and history.
+
+    The caller commits: everything happens in the caller's one transaction, so a refused
+    reload (a member with history removed without --force) writes nothing.
+    """
+    snapshot = config_snapshot(cfg)
+    digest = hashlib.sha256(snapshot.encode()).hexdigest()
+    cluster = session.get(ClusterRow, cfg.cluster.id)
+    if cluster is None:
+        cluster = ClusterRow(
+            id=cfg.cluster.id, name=cfg.cluster.name, timezone=cfg.cluster.timezone
+        )
+    cluster.name = cfg.cluster.name
+    session.add(cluster)
+    row = session.exec(
+        select(CycleRow).where(CycleRow.cluster_id == cfg.cluster.id, CycleRow.year == year)
+    ).first()
+    created = row is None
+    if row is None:
+        row = CycleRow(
+            cluster_id=cfg.cluster.id,
+            year=year,
+            leader_id=cfg.cycle.leader,
+            config_version=cfg.cycle.version,
+            config_path=config_path,
+            config_hash=digest,
+            config_json=snapshot,
+            loaded_at=now,
+        )
+    row.leader_id = cfg.cycle.leader
+    row.config_version = cfg.cycle.version
+    row.config_path = config_path
+    row.config_hash = digest
+    row.config_json = snapshot
+    row.loaded_at = now
+    session.add(row)
+    session.flush()
+    ctx = load_context(session, row)
+
+    removed = _sync_members(session, ctx, force=force)
+    added, retired = _sync_obligations(session, ctx)
+    session.add(
+        AuditEntry(
+            cycle_id=ctx.id,
+            at=now,
+            operator=operator,
+            os_user=os_user,
+            action="init" if created else "reload",
+            note=_summary(config_path, cfg, added, retired, removed),
+        )
+    )
+    return InitReport(cfg.cluster.id, year, created, tuple(added), tuple(retired), tuple(removed))
+
+
+def _sync_members(session: Session, ctx: CycleContext, *, force: bool) -> list[str]:
+    wanted = {m.id: m for m in ctx.cfg.members}
+    rows = {
+        r.member_id: r for r in session.exec(select(MemberRow).where(MemberRow.cycle_id == ctx.id))
+    }
+    removed = [mid for mid, r in rows.items() if mid not in wanted and r.active]
+    with_history = [mid for mid in removed if _has_history(session, ctx, mid)]
+    if with_history and not force:
+        names = ", ".join(with_history)
+        raise BadInputError(
+            f"Cấu hình mới bỏ đơn vị đã có lịch sử: {names}. Nếu đúng ý, chạy lại với --force"
+            " (lịch sử vẫn được giữ).",
+            f"The new config drops members that have history: {names}. If intended, run again"
+            " with --force (their history is kept).",
+        )
+    for mid, m in wanted.items():
+        r = rows.get(mid) or MemberRow(cycle_id=ctx.id, member_id=mid, name=m.name)
+        r.name, r.active = m.name, True
+        session.add(r)
+    for mid in removed:
+        rows[mid].active = False
+        session.add(rows[mid])
+    return removed
+
+
+def _has_history(session: Session, ctx: CycleContext, member_id: str) -> bool:
+    ids = [ob.id for ob in ctx.obligations if ob.member_id == member_id]
+    if not ids:
+        return False
+    return (
+        session.exec(select(AuditEntry.id).where(col(AuditEntry.obligation_id).in_(ids))).first()
+        is not None
+    )
+
+
+def _sync_obligations(session: Session, ctx: CycleContext) -> tuple[list[str], list[str]]:
+    existing = {(ob.member_id, ob.milestone_id): ob for ob in ctx.obligations}
+    wanted: set[tuple[str, str]] = set()
+    added: list[str] = []
+    for ms in ctx.cfg.milestones:
+        for member_id in ctx.owner_of(ms):
+            key = (member_id, ms.id)
+            wanted.add(key)
+            ob = existing.get(key)
+            if ob is None:
+                ob = Obligation(
+                    cycle_id=ctx.id, member_id=member_id, milestone_id=ms.id, assignee=ms.assignee
+                )
+                ctx.obligations.append(ob)
+                added.append(f"{member_id}/{ms.id}")
+            ob.active, ob.assignee = True, ms.assignee
+            session.add(ob)
+    members = {m.id for m in ctx.cfg.members}
+    retired: list[str] = []
+    for key, ob in existing.items():
+        is_request = ob.assignee == "request"
+        keep = key in wanted or (is_request and ob.member_id in members)
+        if ob.active and not keep:
+            ob.active = False
+            retired.append(f"{ob.member_id}/{ob.milestone_id}")
+            session.add(ob)
+    session.flush()
+    return added, retired
+
+
+def _summary(
+    path: str,
+    cfg: ClusterConfig,
+    added: Iterable[str],
+    retired: Iterable[str],
+    removed: Iterable[str],
+) -> str:
+    parts = [f"{path} (version {cfg.cycle.version})"]
+    for label, items in (("added", added), ("retired", retired), ("removed members", removed)):
+        items = list(items)
+        if items:
+            parts.append(f"{label}: {', '.join(items)}")
+    return "; ".join(parts)

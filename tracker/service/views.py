@@ -1,0 +1,211 @@
+"""Read models for the CLI and the reports: status rows, one obligation's detail, the
+calendar, the audit trail. Derived facts come from `today`, passed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from tracker.calendar.engine import CyclePlan, policy_alternatives
+from tracker.calendar.types import DueDate, Policy, Window
+from tracker.db.models import AuditEntry, Obligation
+from tracker.service.actions import find_obligation
+from tracker.service.cycles import CycleContext
+from tracker.status import Standing, standing
+from tracker.workflow import State
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    cluster_id: str
+    cycle: int
+    member: str
+    member_name: str
+    milestone: str
+    name_vi: str
+    name_en: str
+    article: str
+    state: State
+    due: date | None
+    window: Window | None
+    scheduled: bool | None  # events: whether the leader set the date
+    standing: Standing
+    obligation_id: int
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "cluster": self.cluster_id,
+            "cycle": self.cycle,
+            "member": self.member,
+            "member_name": self.member_name,
+            "milestone": self.milestone,
+            "name": self.name_vi,
+            "name_en": self.name_en,
+            "article": self.article,
+            "state": self.state.value,
+            "due": self.due.isoformat() if self.due else None,
+            "window_start": self.window.start.isoformat() if self.window else None,
+            "window_end": self.window.end.isoformat() if self.window else None,
+            "scheduled": self.scheduled,
+            "days_left": self.standing.days_left,
+            "overdue": self.standing.overdue,
+            "due_soon": self.standing.due_soon,
+            "late": self.standing.late,
+        }
+
+
+def due_of(ctx: CycleContext, plan: CyclePlan, ob: Obligation) -> DueDate:
+    """The DueDate of an obligation: from the plan, or the request's own date (Điều 7.3)."""
+    if ob.milestone_id.startswith("request-"):
+        assert ob.due_override is not None
+        return DueDate(
+            milestone_id=ob.milestone_id,
+            member_id=ob.member_id,
+            as_written=ob.due_override,
+            date=ob.due_override,
+            window=None,
+            policy="as_written",
+            scheduled=None,
+            rule_vi="hạn trong văn bản yêu cầu của Trưởng cụm",
+            rule_en="the date in the leader's request",
+        )
+    return plan.due(ob.milestone_id, ob.member_id)
+
+
+def names_of(ctx: CycleContext, ob: Obligation) -> tuple[str, str, str]:
+    """(Vietnamese name, English name, article) of an obligation."""
+    if ob.milestone_id.startswith("request-"):
+        title = ob.title or ob.milestone_id
+        return title, title, "Điều 7.3"
+    ms = ctx.milestone(ob.milestone_id)
+    return ms.name, ms.name_en, ms.article
+
+
+def status_rows(
+    ctx: CycleContext,
+    today: date,
+    *,
+    member: str | None = None,
+    overdue_only: bool = False,
+) -> list[StatusRow]:
+    plan = ctx.plan()
+    member_names = {m.id: m.name for m in ctx.cfg.members}
+    order = {m.id: i for i, m in enumerate(ctx.cfg.milestones)}
+    rows: list[StatusRow] = []
+    for ob in ctx.obligations:
+        if not ob.active or (member is not None and ob.member_id != member):
+            continue
+        due = due_of(ctx, plan, ob)
+        st = standing(
+            State(ob.state),
+            due.date,
+            today,
+            due_soon_days=ctx.cfg.cycle.due_soon_days,
+            submitted_on=ob.submitted_on,
+            completed_on=ob.completed_on,
+        )
+        if overdue_only and not st.overdue:
+            continue
+        name_vi, name_en, article = names_of(ctx, ob)
+        assert ob.id is not None
+        rows.append(
+            StatusRow(
+                cluster_id=ctx.cfg.cluster.id,
+                cycle=ctx.year,
+                member=ob.member_id,
+                member_name=member_names.get(ob.member_id, ob.member_id),
+                milestone=ob.milestone_id,
+                name_vi=name_vi,
+                name_en=name_en,
+                article=article,
+                state=State(ob.state),
+                due=due.date,
+                window=due.window,
+                scheduled=due.scheduled,
+                standing=st,
+                obligation_id=ob.id,
+            )
+        )
+    member_order = {m.id: i for i, m in enumerate(ctx.cfg.members)}
+    rows.sort(
+        key=lambda r: (
+            member_order.get(r.member, 99),
+            order.get(r.milestone, 1000),
+            r.milestone,
+        )
+    )
+    return rows
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: str
+    operator: str
+    os_user: str
+    action: str
+    member: str | None
+    milestone: str | None
+    from_state: str | None
+    to_state: str | None
+    note: str
+    ref: str
+    on_date: date | None
+
+
+def history(session: Session, ctx: CycleContext, *, member: str | None = None) -> list[HistoryRow]:
+    by_id = {ob.id: ob for ob in ctx.obligations}
+    q = select(AuditEntry).where(AuditEntry.cycle_id == ctx.id).order_by(col(AuditEntry.id))
+    out: list[HistoryRow] = []
+    for a in session.exec(q):
+        ob = by_id.get(a.obligation_id) if a.obligation_id is not None else None
+        if member is not None and (ob is None or ob.member_id != member):
+            continue
+        out.append(
+            HistoryRow(
+                at=a.at.isoformat(timespec="seconds"),
+                operator=a.operator,
+                os_user=a.os_user,
+                action=a.action,
+                member=ob.member_id if ob else None,
+                milestone=ob.milestone_id if ob else None,
+                from_state=a.from_state,
+                to_state=a.to_state,
+                note=a.note,
+                ref=a.ref,
+                on_date=a.on_date,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Detail:
+    row: StatusRow
+    due: DueDate
+    alternatives: dict[Policy, date]  # what each working-day policy would give
+    deliverable_vi: str
+    deliverable_en: str
+    history: list[HistoryRow]
+
+
+def detail(
+    session: Session, ctx: CycleContext, today: date, *, member: str, milestone: str
+) -> Detail:
+    ob = find_obligation(ctx, member, milestone)
+    row = next(r for r in status_rows(ctx, today, member=member) if r.obligation_id == ob.id)
+    due = due_of(ctx, ctx.plan(), ob)
+    alternatives = (
+        policy_alternatives(due.as_written, ctx.calendar) if due.as_written is not None else {}
+    )
+    deliverable = ("", "")
+    if not milestone.startswith("request-"):
+        ms = ctx.milestone(milestone)
+        deliverable = (ms.deliverable, ms.deliverable_en)
+    hist = [h for h in history(session, ctx, member=member) if h.milestone == milestone]
+    return Detail(row, due, alternatives, deliverable[0], deliverable[1], hist)
+
+
+def calendar(ctx: CycleContext) -> list[DueDate]:
+    return ctx.plan().all()
