@@ -67,6 +67,9 @@ def _cell(r: StatusRow, lang: str) -> tuple[str, str | None]:
     if r.due is None:
         return mark + _t(lang, "? chưa lịch", "? no date"), None
     assert days is not None
+    if r.scheduled is False and not st.overdue:
+        # An event the leader has not dated yet: its window's end is only the latest day.
+        return mark + _t(lang, f"? chưa ấn định ngày (≤{days}n)", f"? not dated (≤{days}d)"), None
     if st.overdue:
         return mark + _t(lang, f"✗ quá {-days}n", f"✗ {-days}d late"), "red"
     if st.due_soon:

@@ -11,6 +11,17 @@ from sqlmodel import Field, SQLModel
 
 from tracker.db.types import UTCDateTime
 
+# Every constraint gets a predictable name (Alembic's recommended convention): SQLite and
+# PostgreSQL then agree, and a later migration can drop or alter one by name, which SQLite's
+# batch mode needs. Set before the tables below are declared.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
 
 class ClusterRow(SQLModel, table=True):
     __tablename__ = "cluster"
