@@ -1,0 +1,336 @@
+"""Which reminders a cycle calls for, and when (issue 3 §1).
+
+Pure: the caller passes a snapshot of the obligations, the work calendar and `now`; no
+clock, no I/O. The output is the whole plan up to a horizon, past reminders included:
+planning is idempotent (each reminder has a stable key) and the dispatcher decides what to
+do with reminders whose time has passed. A moved due date changes the keys, so the outbox
+cancels the old planned rows and keeps the new ones.
+
+Every reminder goes out at the config's office hour on a working day. A day computed
+*before* something (lead times, window notices) that is not a working day moves to the
+previous working day, so the warning is never late; a day counted *after* the deadline is
+counted in working days and is a working day by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Literal
+
+from tracker.calendar.types import TZ, DueDate, Window, local_date
+from tracker.calendar.workdays import WorkCalendar
+from tracker.config.schema import (
+    ClusterConfig,
+    DayOfYear,
+    EventRule,
+    Milestone,
+    ReminderPolicy,
+)
+from tracker.reminders.recipients import (
+    Recipient,
+    RecipientRole,
+    leader_recipients,
+    member_contacts,
+    province_recipients,
+)
+
+ReminderKind = Literal[
+    "lead", "window_open", "window_closing", "overdue", "escalation", "set_date", "leader_digest"
+]
+
+# Only these states still owe something. `submitted`: the member says it is sent, so stop
+# nagging while the leader checks; `completed` and `waived` owe nothing.
+REMINDED_STATES = frozenset({"open", "returned"})
+# The leader's digest runs while anything in the cycle is unfinished, a submission
+# waiting for the leader's check included.
+UNFINISHED_STATES = frozenset({"open", "returned", "submitted"})
+# Digests are re-planned on every tick, so a short look-ahead is enough.
+DIGEST_DAYS = 14
+SET_DATE_EVERY_DAYS = 7
+
+
+@dataclass(frozen=True)
+class ObligationView:
+    """What the planner needs to know about one obligation row."""
+
+    obligation_id: int
+    cycle_id: int
+    member_id: str
+    # A config milestone id, or "request-<n>" for an ad-hoc request (Điều 7.3).
+    milestone_id: str
+    state: str  # open | submitted | completed | returned | waived
+    # For an ad-hoc request the caller builds a DueDate from the request's date.
+    due: DueDate | None
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    key: str
+    obligation_id: int | None  # None for the leader's digest
+    cycle_id: int
+    kind: ReminderKind
+    offset: int
+    due: date | None
+    recipient_email: str
+    recipient_name: str
+    recipient_role: RecipientRole
+    member_id: str | None
+    send_at: datetime  # aware, Asia/Ho_Chi_Minh
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """One reminder before it is addressed: several recipients may share it."""
+
+    kind: ReminderKind
+    offset: int
+    day: date
+    recipients: tuple[Recipient, ...]
+
+
+def reminder_key(obligation_id: int, kind: str, offset: int, due: date, email: str) -> str:
+    return f"{obligation_id}:{kind}:{offset}:{due.isoformat()}:{email}"
+
+
+def digest_key(cycle_id: int, day: date, email: str) -> str:
+    return f"digest:{cycle_id}:{day.isoformat()}:{email}"
+
+
+def policy_for(cfg: ClusterConfig, milestone_id: str) -> ReminderPolicy:
+    """The milestone's own reminder policy, else the cluster default (ad-hoc requests too)."""
+    ms = _milestone(cfg, milestone_id)
+    if ms is not None and ms.reminders is not None:
+        return ms.reminders
+    return cfg.reminders
+
+
+def plan_reminders(
+    cfg: ClusterConfig,
+    year: int,
+    cycle_id: int,
+    obligations: Sequence[ObligationView],
+    cal: WorkCalendar,
+    *,
+    leader_id: str,
+    now: datetime,
+    horizon_days: int = 400,
+) -> list[PlannedReminder]:
+    """Every reminder the obligations call for up to `now + horizon_days`, sorted by send
+    time then key. Reminders whose time has passed are kept (see the module doc)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    limit = now + timedelta(days=horizon_days)
+    send_hour = cfg.mail.send_hour
+    planned: dict[str, PlannedReminder] = {}
+
+    def add(r: PlannedReminder) -> None:
+        if r.send_at <= limit:
+            planned.setdefault(r.key, r)
+
+    for ob in obligations:
+        if ob.state not in REMINDED_STATES or ob.due is None:
+            continue
+        ms = _milestone(cfg, ob.milestone_id)
+        for slot, due in _slots(cfg, year, cal, ob, ob.due, ms, leader_id):
+            for rcpt in slot.recipients:
+                add(
+                    PlannedReminder(
+                        key=reminder_key(ob.obligation_id, slot.kind, slot.offset, due, rcpt.email),
+                        obligation_id=ob.obligation_id,
+                        cycle_id=ob.cycle_id,
+                        kind=slot.kind,
+                        offset=slot.offset,
+                        due=due,
+                        recipient_email=rcpt.email,
+                        recipient_name=rcpt.name,
+                        recipient_role=rcpt.role,
+                        member_id=ob.member_id,
+                        send_at=_at(slot.day, send_hour),
+                    )
+                )
+
+    if any(ob.state in UNFINISHED_STATES for ob in obligations):
+        today = local_date(now)
+        for i in range(DIGEST_DAYS):
+            day = today + timedelta(days=i)
+            if not cal.is_working_day(day):
+                continue
+            for rcpt in leader_recipients(cfg, leader_id):
+                add(
+                    PlannedReminder(
+                        key=digest_key(cycle_id, day, rcpt.email),
+                        obligation_id=None,
+                        cycle_id=cycle_id,
+                        kind="leader_digest",
+                        offset=0,
+                        due=None,
+                        recipient_email=rcpt.email,
+                        recipient_name=rcpt.name,
+                        recipient_role=rcpt.role,
+                        member_id=leader_id,
+                        send_at=_at(day, send_hour),
+                    )
+                )
+
+    return sorted(planned.values(), key=lambda r: (r.send_at, r.key))
+
+
+# -- per obligation ---------------------------------------------------------------------
+
+
+def _slots(
+    cfg: ClusterConfig,
+    year: int,
+    cal: WorkCalendar,
+    ob: ObligationView,
+    due: DueDate,
+    ms: Milestone | None,
+    leader_id: str,
+) -> list[tuple[_Slot, date]]:
+    """The obligation's reminders with the due date their key carries."""
+    # Leader and next-leader rows are owned by that member, so the owner's focal officer
+    # is the right recipient in every case.
+    owner = member_contacts(cfg, ob.member_id, "focal")
+    if not owner:
+        return []
+
+    set_from = _set_date_from(ms, due)
+    if set_from is not None:
+        # The event must happen by its window's end, which is also its deadline for now.
+        end = due.window.end if due.window is not None else due.date
+        if end is None:
+            return []
+        return [(s, end) for s in _set_date(cal, set_from.resolve(year), end, owner)]
+    if due.date is None:
+        # Unscheduled: it counts from an event with no date yet (the draft report before
+        # an unset conference); never remind against a guessed date.
+        return []
+
+    policy = policy_for(cfg, ob.milestone_id)
+    slots = _lead(cal, due.date, policy, owner)
+    lead_days = {s.day for s in slots}
+    slots += _window(cal, due.date, due.window, policy, owner, lead_days)
+    slots += _overdue(cal, due.date, policy, owner)
+    # The leader is not escalated to about its own work.
+    own_work = ob.member_id == leader_id or (ms is not None and ms.assignee == "leader")
+    slots += _escalation(cfg, cal, due.date, policy, ob.member_id, leader_id, own_work)
+    return [(s, due.date) for s in slots]
+
+
+def _set_date_from(ms: Milestone | None, due: DueDate) -> DayOfYear | None:
+    """For a leader event with no date yet (the conference, whose date the leader sets,
+    Điều 7.7): the day to start asking for the date. None otherwise."""
+    if (
+        ms is None
+        or ms.assignee == "members"
+        or not isinstance(ms.rule, EventRule)
+        or due.scheduled is not False
+    ):
+        return None
+    return ms.set_date_from
+
+
+def _set_date(
+    cal: WorkCalendar, start: date, end: date, owner: tuple[Recipient, ...]
+) -> list[_Slot]:
+    # "From" the configured day: a nominal day that is off moves *forward* (moving back
+    # would remind before the day the config says to start).
+    slots: list[_Slot] = []
+    seen: set[date] = set()
+    nominal = start
+    while nominal <= end:
+        day = cal.next_working_day(nominal)
+        if day <= end and day not in seen:
+            seen.add(day)
+            slots.append(_Slot("set_date", (nominal - start).days, day, owner))
+        nominal += timedelta(days=SET_DATE_EVERY_DAYS)
+    return slots
+
+
+def _lead(
+    cal: WorkCalendar, due: date, policy: ReminderPolicy, owner: tuple[Recipient, ...]
+) -> list[_Slot]:
+    by_day: dict[date, int] = {}
+    for n in sorted(set(policy.lead_days)):
+        # Two lead times that land on the same working day are one reminder: the one
+        # closer to the deadline, which tells the true days left.
+        by_day.setdefault(cal.previous_working_day(due - timedelta(days=n)), n)
+    return [_Slot("lead", n, day, owner) for day, n in by_day.items()]
+
+
+def _window(
+    cal: WorkCalendar,
+    due: date,
+    window: Window | None,
+    policy: ReminderPolicy,
+    owner: tuple[Recipient, ...],
+    lead_days: set[date],
+) -> list[_Slot]:
+    if window is None:
+        return []
+    slots: list[_Slot] = []
+    if policy.window_open and window.start <= due:
+        slots.append(_Slot("window_open", 0, cal.previous_working_day(window.start), owner))
+    c = policy.window_closing_days
+    closing = None if c is None else window.end - timedelta(days=c)
+    # An event dated early in its window (an inspection visit in October) is over before
+    # the window closes: its overdue nags, not a closing notice, follow it.
+    if c is not None and closing is not None and window.start < closing <= due:
+        day = cal.previous_working_day(closing)
+        # A lead reminder on the same day already says how many days are left.
+        if day not in lead_days:
+            slots.append(_Slot("window_closing", c, day, owner))
+    return slots
+
+
+def _overdue(
+    cal: WorkCalendar, due: date, policy: ReminderPolicy, owner: tuple[Recipient, ...]
+) -> list[_Slot]:
+    # The 1st working day late, then every N working days, at most M times.
+    return [
+        _Slot("overdue", k, cal.add_working_days(due, k), owner)
+        for k in range(
+            1,
+            1 + policy.overdue_max * policy.overdue_every_working_days,
+            policy.overdue_every_working_days,
+        )
+    ]
+
+
+def _escalation(
+    cfg: ClusterConfig,
+    cal: WorkCalendar,
+    due: date,
+    policy: ReminderPolicy,
+    member_id: str,
+    leader_id: str,
+    own_work: bool,
+) -> list[_Slot]:
+    rungs: Iterable[tuple[int | None, tuple[Recipient, ...]]] = (
+        (policy.escalate_head_after, member_contacts(cfg, member_id, "head")),
+        (None if own_work else policy.escalate_leader_after, leader_recipients(cfg, leader_id)),
+        (policy.escalate_province_after, province_recipients(cfg)),
+    )
+    return [
+        _Slot("escalation", k, cal.add_working_days(due, k), rcpts)
+        for k, rcpts in rungs
+        if k is not None and rcpts
+    ]
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _milestone(cfg: ClusterConfig, milestone_id: str) -> Milestone | None:
+    # Ad-hoc requests ("request-<n>") and milestones dropped from a reloaded config have
+    # no entry; they get the cluster's default policy.
+    try:
+        return cfg.milestone(milestone_id)
+    except KeyError:
+        return None
+
+
+def _at(day: date, hour: int) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=TZ)

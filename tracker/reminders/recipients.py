@@ -1,0 +1,62 @@
+"""Who a reminder goes to: a member's focal officer or head, the cluster leader, the
+provincial board. Pure lookups in the config; no clock, no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from tracker.config.schema import ClusterConfig
+
+RecipientRole = Literal["focal", "head", "leader", "province"]
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    role: RecipientRole
+
+
+def _dedup(recipients: Iterable[Recipient]) -> tuple[Recipient, ...]:
+    # One person may appear twice (the leader's focal officer is often also the leader
+    # operator); addresses compare case-insensitively, the first spelling wins.
+    seen: set[str] = set()
+    out: list[Recipient] = []
+    for r in recipients:
+        if r.email.lower() not in seen:
+            seen.add(r.email.lower())
+            out.append(r)
+    return tuple(out)
+
+
+def member_contacts(
+    cfg: ClusterConfig, member_id: str, role: Literal["focal", "head"]
+) -> tuple[Recipient, ...]:
+    """The member's contacts with that role; () for a member no longer in the config."""
+    try:
+        member = cfg.member(member_id)
+    except KeyError:
+        return ()
+    return _dedup(Recipient(c.email, c.name, role) for c in member.contacts if c.role == role)
+
+
+def leader_recipients(cfg: ClusterConfig, leader_id: str) -> tuple[Recipient, ...]:
+    """The cluster leader (Trưởng cụm, Điều 3.2): its member's focal officers, then the
+    operators with the leader role that have an address."""
+    focal = (Recipient(r.email, r.name, "leader") for r in member_contacts(cfg, leader_id, "focal"))
+    operators = (
+        Recipient(op.email, op.name, "leader")
+        for op in cfg.operators
+        if op.role == "leader" and op.email is not None
+    )
+    return _dedup([*focal, *operators])
+
+
+def province_recipients(cfg: ClusterConfig) -> tuple[Recipient, ...]:
+    """The provincial Emulation and Commendation Board, when the config names one."""
+    board = cfg.province_board
+    if board is None:
+        return ()
+    return (Recipient(board.email, board.name, "province"),)
