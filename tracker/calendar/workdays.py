@@ -1,0 +1,168 @@
+"""Which days are working days for the cluster's offices (district People's Committees).
+
+Vietnamese public holidays come from the `holidays` package; Saturday and Sunday are days
+off except the Saturdays the government turns into working days to make up a bridge
+holiday. The config can add days off and make-up Saturdays the package does not know yet.
+
+Deadlines "chậm nhất ngày D" (Điều 7.1, 7.2) may fall on a day off; Civil Code 2015
+Art. 148(5) then ends the time limit at the end of the next working day. Whether a rule
+follows that is the config's choice (`policy`), applied by `apply_policy`.
+
+Pure: no clock, no I/O. Lookups are cached per year, because the planner asks about the
+same days many times over a cycle.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import holidays
+
+from tracker.calendar.types import Policy, SkippedDay
+from tracker.config.schema import Holidays
+
+_SATURDAY = ("Thứ bảy", "Saturday")
+_SUNDAY = ("Chủ nhật", "Sunday")
+_CONFIGURED = ("Ngày nghỉ theo cấu hình", "Configured day off")
+
+# No run of days off in Vietnam comes near this (Tết is at most ~9 days with weekends); a
+# longer search means a config listing absurd `extra_days_off`, so fail instead of looping.
+_MAX_SEARCH = 366
+
+_ONE_DAY = timedelta(days=1)
+
+
+class WorkCalendar:
+    """Working days of a cluster, from its config's `[holidays]` section."""
+
+    def __init__(self, cfg: Holidays) -> None:
+        self._country = cfg.country
+        self._extra_off = frozenset(cfg.extra_days_off)
+        self._make_up_cfg = frozenset(cfg.make_up_working_days)
+        self._loaded: set[int] = set()
+        self._holiday_names: dict[date, tuple[str, str]] = {}
+        self._make_up_pkg: set[date] = set()
+        self._reason_cache: dict[date, tuple[str, str] | None] = {}
+
+    # -- holiday data ------------------------------------------------------------------
+
+    def _load(self, year: int) -> None:
+        # A make-up Saturday can belong to the next year's holiday (27/12/2014 made up for
+        # 2/1/2015), so a year's answer needs the following year's data too.
+        wanted = [y for y in (year - 1, year, year + 1) if 1 <= y <= 9999 and y not in self._loaded]
+        if not wanted:
+            return
+        vi = holidays.country_holidays(self._country, years=wanted, language="vi")
+        en = holidays.country_holidays(self._country, years=wanted, language="en_US")
+        for d in vi:
+            self._holiday_names[d] = ("; ".join(vi.get_list(d)), "; ".join(en.get_list(d)))
+        self._make_up_pkg.update(getattr(vi, "weekend_workdays", ()))
+        self._loaded.update(wanted)
+
+    def holiday_name(self, d: date) -> tuple[str, str] | None:
+        """The public holiday's (vi, en) name on `d`, or None."""
+        self._load(d.year)
+        return self._holiday_names.get(d)
+
+    # -- the interface -----------------------------------------------------------------
+
+    def day_off_reason(self, d: date) -> tuple[str, str] | None:
+        """(vi, en) reason `d` is a day off, e.g. ("Chủ nhật", "Sunday"); None = working day."""
+        try:
+            return self._reason_cache[d]
+        except KeyError:
+            pass
+        reason = self._reason(d)
+        self._reason_cache[d] = reason
+        return reason
+
+    def _reason(self, d: date) -> tuple[str, str] | None:
+        name = self.holiday_name(d)
+        if name is not None:
+            return name
+        if d in self._extra_off:
+            return _CONFIGURED
+        if d in self._make_up_cfg or d in self._make_up_pkg:
+            return None
+        wd = d.weekday()
+        if wd == 5:
+            return _SATURDAY
+        if wd == 6:
+            return _SUNDAY
+        return None
+
+    def is_working_day(self, d: date) -> bool:
+        return self.day_off_reason(d) is None
+
+    def next_working_day(self, d: date) -> date:
+        """`d` itself when it is a working day, else the first working day after it."""
+        return self._scan(d, _ONE_DAY)
+
+    def previous_working_day(self, d: date) -> date:
+        """`d` itself when it is a working day, else the last working day before it."""
+        return self._scan(d, -_ONE_DAY)
+
+    def _scan(self, d: date, step: timedelta) -> date:
+        cur = d
+        for _ in range(_MAX_SEARCH):
+            if self.is_working_day(cur):
+                return cur
+            cur += step
+        raise ValueError(f"no working day within {_MAX_SEARCH} days of {d.isoformat()}")
+
+    def add_working_days(self, d: date, n: int) -> date:
+        """n > 0: the n-th working day after `d`; n < 0: the |n|-th before; n == 0: `d`.
+
+        `d` itself never counts, whether or not it is a working day.
+        """
+        step = _ONE_DAY if n > 0 else -_ONE_DAY
+        cur = d
+        left = abs(n)
+        while left:
+            cur += step
+            if self.is_working_day(cur):
+                left -= 1
+        return cur
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """The number of working days in (a, b]; 0 when b <= a."""
+        count = 0
+        cur = a + _ONE_DAY if b > a else b + _ONE_DAY
+        while cur <= b:
+            if self.is_working_day(cur):
+                count += 1
+            cur += _ONE_DAY
+        return count
+
+    def apply_policy(self, d: date, policy: Policy) -> tuple[date, tuple[SkippedDay, ...]]:
+        """The deadline after the working-day policy, and the days it moved past.
+
+        `next_working_day` follows Civil Code 2015 Art. 148(5): a time limit whose last day
+        is a weekend or public holiday ends at the end of the next working day. Skipped days
+        are listed in calendar order, `d` included.
+        """
+        if policy == "as_written":
+            return d, ()
+        if policy == "next_working_day":
+            target = self.next_working_day(d)
+            days = _days(d, target - _ONE_DAY)
+        elif policy == "previous_working_day":
+            target = self.previous_working_day(d)
+            days = _days(target + _ONE_DAY, d)
+        else:
+            raise ValueError(f"unknown working-day policy '{policy}'")
+        skipped = []
+        for day in days:
+            reason = self.day_off_reason(day)
+            assert reason is not None  # only days off lie between d and the working day
+            skipped.append(SkippedDay(day, reason[0], reason[1]))
+        return target, tuple(skipped)
+
+
+def _days(first: date, last: date) -> list[date]:
+    out = []
+    cur = first
+    while cur <= last:
+        out.append(cur)
+        cur += _ONE_DAY
+    return out
