@@ -19,7 +19,7 @@ install-dev: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 
 run: install
-	$(BIN)/tracker --db $(DB) init
+	$(BIN)/tracker --db $(DB) init --cycle current
 	$(BIN)/tracker --db $(DB) run
 
 lint: install-dev
