@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tracker.db.types import UTCDateTime
@@ -102,3 +102,60 @@ class AuditEntry(SQLModel, table=True):
     note: str = ""
     ref: str = ""  # document reference, e.g. "Số: 123/BC-UBND"
     on_date: date | None = None  # the day the act happened, when not today
+
+
+class OutboxRow(SQLModel, table=True):
+    """One reminder for one recipient (issue 3 §3), the single record of what was planned
+    and sent: `planned → sending → sent | failed | cancelled`. APScheduler is only the
+    clock; a crash loses nothing because every decision lives here. `tracker.reminders.outbox`
+    owns the rules."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # The planner's key (obligation, kind, offset, due date, recipient): planning twice,
+        # or from two schedulers at once, inserts each reminder once.
+        UniqueConstraint("key"),
+        # The claim query: due rows by state and time.
+        Index("ix_outbox_state_send_at", "state", "send_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    obligation_id: int | None = Field(default=None, foreign_key="obligation.id", index=True)
+    kind: str = Field(max_length=16)  # the planner's kind: lead, overdue, leader_digest, …
+    offset: int
+    due: date | None = None
+    recipient_email: str = Field(max_length=320)
+    recipient_name: str
+    recipient_role: str = Field(max_length=16)  # focal | head | leader | province
+    member_id: str | None = Field(default=None, max_length=64)
+    send_at: datetime = Field(sa_type=UTCDateTime)
+    state: str = Field(default="planned", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # backoff
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=128)
+    message_id: str | None = Field(default=None, max_length=255)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The server's reply or why the row was cancelled; never credentials.
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    catch_up: bool = False  # sent late, once, for reminders missed during downtime
+    letter_key: str | None = None  # the e-mail (digest or single letter) it went out in
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OutboxPause(SQLModel, table=True):
+    """Sending is paused (authentication or TLS problem): at most one row, id 1. It stays
+    until a send succeeds again or an operator clears it; `tracker status` and the
+    leader's digest show the reason."""
+
+    __tablename__ = "outbox_pause"
+
+    id: int = Field(default=1, primary_key=True)
+    since: datetime = Field(sa_type=UTCDateTime)
+    retry_at: datetime = Field(sa_type=UTCDateTime)  # when a tick tries one send again
+    reason_vi: str = Field(sa_column=Column(Text, nullable=False))
+    reason_en: str = Field(sa_column=Column(Text, nullable=False))
+    reply: str = Field(default="", sa_column=Column(Text, nullable=False))
