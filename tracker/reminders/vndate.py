@@ -1,0 +1,82 @@
+"""Dates and day counts as Vietnamese and English letters write them. Pure.
+
+Vietnamese office documents write a date in words as "ngày 05 tháng 02 năm 2023": a day
+below 10 and the months 1 and 2 take a leading zero, so that no digit can be added later
+("tháng 1" → "tháng 11") (Nghị định 30/2020/NĐ-CP on administrative documents, Phụ lục I).
+The short form "30/06/2022" is what tables and subjects use.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tracker.calendar.types import Window
+
+_WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def vn_date(d: date) -> str:
+    """`30/06/2022`."""
+    return f"{d.day:02d}/{d.month:02d}/{d.year}"
+
+
+def vn_long(d: date) -> str:
+    """`ngày 30 tháng 6 năm 2022`, `ngày 05 tháng 02 năm 2023` (see the module doc)."""
+    month = f"{d.month:02d}" if d.month <= 2 else str(d.month)
+    return f"ngày {d.day:02d} tháng {month} năm {d.year}"
+
+
+def en_long(d: date) -> str:
+    """`30 June 2022`."""
+    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
+
+
+def weekday_vi(d: date) -> str:
+    """`Thứ Hai` … `Chủ nhật`."""
+    return _WEEKDAYS_VI[d.weekday()]
+
+
+def weekday_en(d: date) -> str:
+    return _WEEKDAYS_EN[d.weekday()]
+
+
+def days_phrase_vi(n: int) -> str:
+    """Days left (n > 0), the deadline today (0) or days late (n < 0)."""
+    if n > 0:
+        return f"còn {n} ngày"
+    if n == 0:
+        return "hạn chót là hôm nay"
+    return f"đã quá hạn {-n} ngày"
+
+
+def days_phrase_en(n: int) -> str:
+    if n > 0:
+        return f"{n} day{'s' if n != 1 else ''} left"
+    if n == 0:
+        return "due today"
+    return f"{-n} day{'s' if n != -1 else ''} overdue"
+
+
+def window_vi(w: Window) -> str:
+    """`từ 01/10/2022 đến 30/11/2022`."""
+    return f"từ {vn_date(w.start)} đến {vn_date(w.end)}"
+
+
+def window_en(w: Window) -> str:
+    """`1 October 2022 to 30 November 2022`."""
+    return f"{en_long(w.start)} to {en_long(w.end)}"
