@@ -480,13 +480,30 @@ def _finish(engine: Engine, row_ids: Sequence[int], worker: str, **values: Any) 
         return int(result.rowcount)
 
 
-def assign_letter(
-    engine: Engine, row_ids: Sequence[int], *, worker: str, now: datetime, letter_key: str
+def assign_letters(
+    engine: Engine,
+    letters: Sequence[tuple[str, Sequence[int]]],
+    *,
+    worker: str,
+    now: datetime,
 ) -> int:
-    """Record, before sending, which letter the claimed rows go out in. A worker that
-    reclaims them after a crash rebuilds the same letter, hence the same Message-ID."""
+    """Record, before sending, which letter each claimed row goes out in: (letter key, row
+    ids) pairs, in one transaction. A worker that reclaims the rows after a crash rebuilds
+    the same letter, hence the same Message-ID. Returns the rows updated."""
     _aware(now)
-    return _finish(engine, row_ids, worker, letter_key=letter_key, updated_at=now)
+    n = 0
+    with session_scope(engine) as s:
+        for letter_key, row_ids in letters:
+            if not row_ids:
+                continue
+            result = s.exec(
+                update(OutboxRow)
+                .where(*_ours(row_ids, worker))
+                .values(letter_key=letter_key, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            n += int(result.rowcount)
+    return n
 
 
 def mark_sent(
@@ -621,20 +638,17 @@ def release(
     row_ids: Sequence[int] | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Give back this worker's claims unsent (shutdown, or sending paused): back to planned,
-    lease and letter cleared, the attempt not counted. `row_ids`: only these rows."""
+    """Give back this worker's claims (shutdown, sending paused, a tick that ran out of
+    lease): back to planned, lease cleared, the attempt not counted. The letter key stays:
+    a send cut off at shutdown may have reached the server, and its resend must carry the
+    same Message-ID. `row_ids`: only these rows."""
     with session_scope(engine) as s:
         conditions = [col(OutboxRow.claimed_by) == worker, col(OutboxRow.state) == SENDING]
         if row_ids is not None:
             if not row_ids:
                 return 0
             conditions.append(col(OutboxRow.id).in_(list(row_ids)))
-        values: dict[str, Any] = {
-            "state": PLANNED,
-            "lease_until": None,
-            "claimed_by": None,
-            "letter_key": None,
-        }
+        values: dict[str, Any] = {"state": PLANNED, "lease_until": None, "claimed_by": None}
         if now is not None:
             values["updated_at"] = _aware(now)
         result = s.exec(
@@ -703,6 +717,19 @@ def list_rows(
     if limit is not None:
         q = q.limit(limit)
     return list(session.exec(q).all())
+
+
+def due_rows(session: Session, now: datetime, *, limit: int) -> list[OutboxRow]:
+    """What `claim_due` would claim now, without claiming it (`tracker remind --dry-run`)."""
+    _aware(now)
+    return list(
+        session.exec(
+            select(OutboxRow)
+            .where(_claimable(now))
+            .order_by(col(OutboxRow.send_at), col(OutboxRow.id))
+            .limit(limit)
+        ).all()
+    )
 
 
 def state_counts(session: Session) -> dict[str, int]:
