@@ -211,6 +211,65 @@ def run(ctx: typer.Context) -> None:
     _run(ctx, "run")
 
 
+@app.command()
+def remind(
+    ctx: typer.Context,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would go out; write nothing.")
+    ] = False,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Run the tick at this date/time (ISO, or a date = 08:00)."),
+    ] = None,
+) -> None:
+    """Một lượt nhắc việc ngay (cho cron). One reminder tick now, for cron users."""
+    _run(ctx, "remind", dry_run=dry_run, at=at)
+
+
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD or DD/MM/YYYY).")],
+    end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD or DD/MM/YYYY).")],
+    out: Annotated[
+        str | None,
+        typer.Option("--out", help="Write the e-mails as .eml files here (default: memory)."),
+    ] = None,
+    cycle: CycleOpt = None,
+) -> None:
+    """Chạy thử nhắc việc từng ngày trên bản sao CSDL. Simulate reminders day by day on a copy."""
+    _run(ctx, "simulate", start=start, end=end, out=out, cycle=cycle)
+
+
+outbox_app = typer.Typer(
+    help="Hàng đợi thư nhắc việc. The reminder outbox: planned, sent, failed.",
+    no_args_is_help=False,
+)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.callback(invoke_without_command=True)
+def outbox(
+    ctx: typer.Context,
+    state: Annotated[
+        str | None,
+        typer.Option("--state", help="planned, sending, sent, failed or cancelled."),
+    ] = None,
+) -> None:
+    """Danh sách thư trong hàng đợi. List the outbox (--state to filter)."""
+    if ctx.invoked_subcommand is None:
+        _run(ctx, "outbox", state=state)
+
+
+@outbox_app.command("retry")
+def outbox_retry(
+    ctx: typer.Context,
+    row_id: Annotated[int, typer.Argument(metavar="ID", help="Outbox row id (tracker outbox).")],
+) -> None:
+    """Gửi lại một thư bị lỗi. Queue a failed message again."""
+    _run(ctx, "outbox-retry", row_id=row_id)
+
+
 def main() -> None:
     # Windows consoles and some SSH sessions default to a legacy encoding; Vietnamese needs UTF-8.
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")

@@ -353,8 +353,4 @@ def _history(settings: Settings, kw: dict[str, Any]) -> int:
     return 0
 
 
-@handler("run")
-def _run_daemon(settings: Settings, kw: dict[str, Any]) -> int:
-    from jobs.daemon import run_daemon
-
-    return run_daemon(settings.db or default_database_url(), lang=settings.lang)
+from tracker.cli import reminder_cmds  # noqa: E402,F401  (registers handlers)
