@@ -256,14 +256,24 @@ def _insert_new(session: Session, values: list[dict[str, Any]]) -> int:
     for i in range(0, len(values), _INSERT_CHUNK):
         chunk = values[i : i + _INSERT_CHUNK]
         if dialect == "postgresql":
-            pg_stmt = postgresql.insert(OutboxRow).values(chunk)
-            result = conn.execute(pg_stmt.on_conflict_do_nothing(index_elements=["key"]))
+            pg = (
+                postgresql.insert(OutboxRow)
+                .values(chunk)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            inserted = conn.execute(pg.returning(col(OutboxRow.id))).all()
         elif dialect == "sqlite":
-            lite_stmt = sqlite.insert(OutboxRow).values(chunk)
-            result = conn.execute(lite_stmt.on_conflict_do_nothing(index_elements=["key"]))
+            lite = (
+                sqlite.insert(OutboxRow)
+                .values(chunk)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            inserted = conn.execute(lite.returning(col(OutboxRow.id))).all()
         else:  # pragma: no cover - the engine only opens SQLite and PostgreSQL
             raise RuntimeError(f"unsupported database {dialect}")
-        added += max(result.rowcount, 0)
+        # RETURNING lists only the rows inserted; rowcount is not reliable for this on
+        # every driver (psycopg reports none for a multi-row INSERT … ON CONFLICT).
+        added += len(inserted)
     return added
 
 
