@@ -203,13 +203,12 @@ def run_daemon(db_url: str, *, lang: str = "vi") -> int:
         transport = transport_for(engine)
         opts = _Options(lang=lang, interval=interval, worker=worker_id(), settings=DEFAULTS)
         _setup_logging()
-        _banner(engine, transport, opts, loaded)
-        return asyncio.run(_serve(engine, transport, opts))
+        return asyncio.run(_serve(engine, transport, opts, loaded))
     finally:
         engine.dispose()
 
 
-async def _serve(engine: Engine, transport: Transport, opts: _Options) -> int:
+async def _serve(engine: Engine, transport: Transport, opts: _Options, loaded: list[str]) -> int:
     daemon = Daemon(engine, transport, opts)
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
@@ -229,6 +228,8 @@ async def _serve(engine: Engine, transport: Transport, opts: _Options) -> int:
     )
     try:
         scheduler.start()
+        # Printed once the signal handlers are in place: from here Ctrl-C stops cleanly.
+        _banner(engine, transport, opts, loaded)
         await daemon.stop.wait()
         scheduler.pause()  # no new tick from here on
         await daemon.drain()
