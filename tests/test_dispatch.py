@@ -1,0 +1,356 @@
+"""One tick end to end (issue 3 §1 digests, §3 delivery): the shipped 2022 config, a real
+store and a real SMTP server on loopback (aiosmtpd). What arrives is parsed back with the
+stdlib parser.
+
+Most tests plan once on 8 December 2022 with an in-memory transport so that the year's
+earlier reminders are out of the way, then look at what 9 December (a Friday) sends: the
+lead-14 reminders of the annual report and the self-score sheet (both due 25/12, a Sunday,
+so "14 days before" moves back to Friday 9/12), plus whatever else the calendar has.
+"""
+
+# The SMTP fixtures come from tests/smtp_server.py; pytest finds them by the imported
+# names, which the test parameters then shadow on purpose.
+# ruff: noqa: F811
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import col, select
+
+from tests.smtp_server import SmtpServer, smtp_server, smtp_server_factory  # noqa: F401
+from tests.test_outbox import CFG, FOCAL, act, at, init, obligation_id, rows
+from tracker.calendar.types import local_date
+from tracker.config.schema import ClusterConfig
+from tracker.db import migrate
+from tracker.db.engine import make_engine, session_scope
+from tracker.db.models import OutboxRow
+from tracker.reminders import dispatch, outbox
+from tracker.reminders.compose import message_id
+from tracker.reminders.dispatch import TickReport
+from tracker.reminders.letters import build_letters
+from tracker.reminders.transport import MemoryTransport, SmtpTransport, Transport
+from tracker.service.cycles import all_cycles, load_context
+from tracker.workflow import Action
+
+DEC_8 = at(2022, 12, 8)
+DEC_9 = at(2022, 12, 9)
+LEADER_EMAIL = FOCAL[CFG.cycle.leader]
+MEMBERS = [m for m in FOCAL if m != CFG.cycle.leader]
+LEASE = timedelta(minutes=5)
+
+
+@pytest.fixture
+def store(sqlite_url: str) -> Iterator[Engine]:
+    engine = make_engine(sqlite_url)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def plain(server: SmtpServer) -> Callable[[], Transport]:
+    return lambda: SmtpTransport(
+        server.host, server.port, "plain", local_hostname="tracker.test", timeout=5
+    )
+
+
+def tick(
+    engine: Engine,
+    make: Callable[[], Transport] | Transport,
+    now: datetime,
+    *,
+    worker: str = "A",
+    **kw: Any,
+) -> TickReport:
+    """One tick in its own event loop; a transport made here is closed here."""
+
+    async def go() -> TickReport:
+        transport = make if not callable(make) else make()
+        try:
+            return await dispatch.tick(engine, transport, now=now, worker=worker, **kw)
+        finally:
+            if callable(make):
+                await transport.aclose()
+
+    return asyncio.run(go())
+
+
+def up_to_date(engine: Engine, cfg: ClusterConfig = CFG, now: datetime = DEC_8) -> None:
+    """Load the cycle and send everything due until `now` into memory."""
+    init(engine, cfg)
+    report = tick(engine, MemoryTransport(), now)
+    assert report.sent > 0 and report.failed == 0
+
+
+def parsed(server: SmtpServer) -> list[EmailMessage]:
+    return [r.message() for r in server.received]
+
+
+def text_of(msg: EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def html_of(msg: EmailMessage) -> str:
+    part = msg.get_body(("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def key_of(msg: EmailMessage) -> str:
+    # A long header is folded on the wire; unfolded it keeps the fold's leading space.
+    return str(msg["X-Tracker-Key"]).strip()
+
+
+def to_addr(msg: EmailMessage) -> str:
+    return str(msg["To"].addresses[0].addr_spec)
+
+
+# -- digests ----------------------------------------------------------------------------
+
+
+def test_one_email_per_recipient_per_day_with_every_item(
+    engine: Engine, smtp_server: SmtpServer
+) -> None:
+    up_to_date(engine)
+    report = tick(engine, plain(smtp_server), DEC_9)
+
+    got = parsed(smtp_server)
+    assert report.sent == len(got) > len(MEMBERS)
+    assert report.failed == report.retried == 0 and report.paused is None
+    per_recipient = Counter(to_addr(m) for m in got)
+    assert set(per_recipient.values()) == {1}, per_recipient
+    for member in MEMBERS:
+        [msg] = [m for m in got if to_addr(m) == FOCAL[member]]
+        assert msg["X-Tracker-Kind"] == "digest"
+        text = text_of(msg)
+        assert "Báo cáo tổng kết năm" in text and "Bảng tự chấm điểm thi đua" in text
+        assert "25/12/2022" in text and "ngày 25 tháng 12 năm 2022" in text
+        assert "Điều 7.2" in text and "Trưởng cụm (UBND huyện Tủa Chùa)" in text
+        assert "Bảng tự chấm điểm thi đua" in html_of(msg)
+        assert str(msg["Subject"]).startswith("[Cụm thi đua huyện vùng cao]")
+        assert msg["Auto-Submitted"] == "auto-generated"
+        assert msg["From"].addresses[0].display_name == "Cụm thi đua huyện vùng cao"
+        assert str(msg["Reply-To"]) == "noivu.tuachua@example.vn"
+        key = key_of(msg)
+        assert msg["Message-ID"] == message_id(key, "example.vn")
+        # The rows it carries say so.
+        carried = rows(engine, letter_key=key)
+        assert len(carried) >= 2 and {r.state for r in carried} == {"sent"}
+        assert {r.message_id for r in carried} == {msg["Message-ID"]}
+        assert {r.recipient_email for r in carried} == {FOCAL[member]}
+    # The leader gets the cluster digest, with the leader's own items of the day in it.
+    [lead] = [m for m in got if to_addr(m) == LEADER_EMAIL]
+    assert lead["X-Tracker-Kind"] == "leader_digest"
+    assert "Việc của Trưởng cụm".upper() in text_of(lead)
+    assert "Báo cáo tổng kết năm" in text_of(lead)
+
+
+def test_per_item_mode_sends_one_email_per_reminder(store: Engine, smtp_server: SmtpServer) -> None:
+    cfg = CFG.model_copy(update={"mail": CFG.mail.model_copy(update={"digest": "per_item"})})
+    up_to_date(store, cfg)
+    tick(store, plain(smtp_server), DEC_9)
+
+    got = parsed(smtp_server)
+    mine = [m for m in got if to_addr(m) == FOCAL["muong-cha"]]
+    assert len(mine) >= 2
+    assert {m["X-Tracker-Kind"] for m in mine} <= {"reminder", "overdue", "window_closing"}
+    for msg in mine:
+        [row] = rows(store, key=key_of(msg))  # the letter is the row
+        assert row.state == "sent" and row.letter_key == row.key
+        assert msg["Message-ID"] == message_id(row.key, "example.vn")
+    # The leader's digest still comes, on its own.
+    assert "leader_digest" in {m["X-Tracker-Kind"] for m in got}
+
+
+def test_nothing_goes_out_twice(store: Engine, smtp_server: SmtpServer) -> None:
+    up_to_date(store)
+    first = tick(store, plain(smtp_server), DEC_9)
+    again = tick(store, plain(smtp_server), DEC_9 + timedelta(minutes=1))
+    assert first.sent > 0 and again.sent == 0 and again.lines == []
+    assert len(smtp_server.received) == first.sent
+
+
+def test_a_completed_obligation_is_not_reminded(store: Engine, smtp_server: SmtpServer) -> None:
+    up_to_date(store)
+    act(store, "muong-cha", "annual_report", Action.COMPLETE, DEC_8 + timedelta(hours=2))
+    tick(store, plain(smtp_server), DEC_9)
+
+    [msg] = [m for m in parsed(smtp_server) if to_addr(m) == FOCAL["muong-cha"]]
+    assert "Báo cáo tổng kết năm" not in text_of(msg)
+    assert "Bảng tự chấm điểm thi đua" in text_of(msg)
+    ob = obligation_id(store, "muong-cha", "annual_report")
+    assert {r.state for r in rows(store, obligation_id=ob)} <= {"sent", "cancelled"}
+    assert not [r for r in rows(store, obligation_id=ob) if r.sent_at and r.sent_at > DEC_8]
+
+
+def test_the_leader_digest_shows_the_whole_cluster(store: Engine) -> None:
+    up_to_date(store)
+    act(store, "muong-cha", "annual_report", Action.COMPLETE, DEC_8 + timedelta(hours=2))
+    # A message the server refused for good: the leader must hear of it.
+    with session_scope(store) as s:
+        victim = s.exec(select(OutboxRow).where(col(OutboxRow.state) == "sent")).first()
+        assert victim is not None
+        victim.state, victim.last_error = "failed", "550 5.1.1 user unknown"
+        s.add(victim)
+    memory = MemoryTransport()
+    tick(store, memory, DEC_9)
+
+    [msg] = [m for m in memory.sent if to_addr(m) == LEADER_EMAIL]
+    text = text_of(msg)
+    overdue = text.split("QUÁ HẠN")[1].split("ĐẾN HẠN TRONG TUẦN")[0]
+    # Nobody has been inspected (Oct–Nov, Điều 7.4) nor sent the half-year report.
+    assert "Kiểm tra chéo" in overdue and "Báo cáo sơ kết 6 tháng" in overdue
+    completed = text.split("ĐÃ HOÀN THÀNH GẦN ĐÂY")[1]
+    assert "Huyện Mường Chà – Báo cáo tổng kết năm: hoàn thành ngày 08/12/2022" in completed
+    problems = text.split("CẦN XỬ LÝ NGAY")[1]
+    assert "1 thư nhắc việc không gửi được" in problems
+    assert "tracker outbox retry" in problems
+
+
+def test_dry_run_shows_what_would_go_out_and_writes_nothing(store: Engine) -> None:
+    init(store)
+    memory = MemoryTransport()
+    report = tick(store, memory, at(2022, 6, 16), dry_run=True)
+    assert rows(store) == [] and memory.sent == []
+    assert report.planned_added > 100 and report.sent == 0
+    assert len(report.lines) == 5  # four focal officers, and the leader's digest
+    assert all(line.startswith("sẽ gửi: ") for line in report.lines)
+    assert any("Báo cáo sơ kết 6 tháng" in line for line in report.lines)
+
+    real = tick(store, memory, at(2022, 6, 16))
+    assert sorted(r.key for r in real.results) == sorted(r.key for r in report.results)
+    states = {r.id: r.state for r in rows(store)}
+    tick(store, memory, at(2022, 6, 17), dry_run=True)
+    assert {r.id: r.state for r in rows(store)} == states
+
+
+# -- catch-up after downtime ------------------------------------------------------------
+
+
+def test_after_a_30_day_outage_each_open_obligation_gets_one_message(store: Engine) -> None:
+    cfg = CFG.model_copy(update={"mail": CFG.mail.model_copy(update={"digest": "per_item"})})
+    init(store, cfg)
+    memory = MemoryTransport()
+    tick(store, memory, at(2022, 6, 16))  # the lead-14 reminders went out, then the outage
+    before = len(memory.sent)
+    back = at(2022, 7, 18)
+    report = tick(store, memory, back)
+    assert report.superseded > 0 and report.failed == 0
+    late = memory.sent[before:]
+
+    half_year = {m: obligation_id(store, m, "half_year_report") for m in FOCAL}
+    for member, ob in half_year.items():
+        to_focal = [
+            m for m in late if to_addr(m) == FOCAL[member] and key_of(m).startswith(f"{ob}:")
+        ]
+        assert len(to_focal) == 1, (member, [key_of(m) for m in to_focal])
+        [row] = rows(store, key=key_of(to_focal[0]))
+        assert row.catch_up and row.kind == "overdue"
+        # Its content is the state today, not when it should have gone.
+        assert "đã quá hạn 18 ngày" in text_of(to_focal[0])
+    missed = [
+        r
+        for r in rows(store, state="cancelled")
+        if r.obligation_id in half_year.values() and r.recipient_role == "focal"
+    ]
+    assert missed and {r.last_error for r in missed} == {outbox.SUPERSEDED}
+
+
+# -- crash and restart ------------------------------------------------------------------
+
+
+class HangsOnSend:
+    """Delivers through `inner`; on the `n`-th send it delivers and then never returns, as
+    a process killed right after the server said 250 but before the outbox knew."""
+
+    def __init__(self, inner: Transport, n: int) -> None:
+        self.inner, self.n, self.count = inner, n, 0
+
+    async def send(self, msg: EmailMessage) -> None:
+        self.count += 1
+        await self.inner.send(msg)
+        if self.count >= self.n:
+            await asyncio.Event().wait()
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def describe(self, lang: str = "vi") -> str:
+        return "hangs"
+
+
+def test_a_crash_mid_batch_resends_only_the_one_in_flight_with_its_message_id(
+    engine: Engine, smtp_server: SmtpServer
+) -> None:
+    up_to_date(engine)
+
+    async def killed() -> None:
+        transport = HangsOnSend(plain(smtp_server)(), n=2)
+        try:
+            await asyncio.wait_for(
+                dispatch.tick(engine, transport, now=DEC_9, worker="A", max_concurrency=1),
+                timeout=3,
+            )
+        finally:
+            await transport.aclose()
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(killed())
+    assert len(smtp_server.received) == 2
+    in_flight = parsed(smtp_server)[1]["Message-ID"]
+    stuck = rows(engine, state="sending")
+    assert stuck and {r.claimed_by for r in stuck} == {"A"}
+
+    # Worker A is gone. B, after the lease, finishes the batch.
+    assert tick(engine, plain(smtp_server), DEC_9 + timedelta(minutes=1), worker="B").sent == 0
+    report = tick(engine, plain(smtp_server), DEC_9 + LEASE + timedelta(minutes=1), worker="B")
+    assert report.sent == len({r.letter_key for r in stuck})
+    ids = Counter(str(m["Message-ID"]) for m in parsed(smtp_server))
+    assert {mid for mid, n in ids.items() if n > 1} == {in_flight}
+    assert ids[in_flight] == 2
+    assert rows(engine, state="sending") == []
+    recipients = Counter(to_addr(m) for m in parsed(smtp_server))
+    assert sum(recipients.values()) == len(ids) + 1
+
+
+def test_a_claim_never_marked_is_sent_by_the_next_worker_with_the_same_message_id(
+    store: Engine, smtp_server: SmtpServer
+) -> None:
+    up_to_date(store)
+    # Worker A claims and prepares its letters exactly as a tick does, then dies.
+    claimed = outbox.claim_due(store, now=DEC_9, worker="A", lease=LEASE, limit=200)
+    with session_scope(store) as s:
+        contexts = {c.id: load_context(s, c) for c in all_cycles(s) if c.id is not None}
+    letters = build_letters(claimed, contexts, today=local_date(DEC_9), now=DEC_9)
+    outbox.assign_letters(store, [(lt.key, ids) for lt, ids in letters], worker="A", now=DEC_9)
+
+    report = tick(store, plain(smtp_server), DEC_9 + LEASE + timedelta(seconds=1), worker="B")
+    assert report.sent == len(letters)
+    expected = {message_id(lt.key, "example.vn") for lt, _ in letters}
+    assert {str(m["Message-ID"]) for m in parsed(smtp_server)} == expected
+    done = [r for r in rows(store) if r.id in {i for _, ids in letters for i in ids}]
+    assert {(r.state, r.claimed_by, r.attempts) for r in done} == {("sent", "B", 2)}
+
+
+def test_the_tick_uses_the_given_time_only(store: Engine) -> None:
+    init(store)
+    memory = MemoryTransport()
+    tick(store, memory, at(2022, 6, 16, 10, 30))
+    assert memory.sent
+    for msg in memory.sent:
+        assert msg["Date"].datetime == at(2022, 6, 16, 10, 30)
+    assert {r.sent_at for r in rows(store, state="sent")} == {at(2022, 6, 16, 10, 30)}
+
+
+def test_naive_now_is_refused(store: Engine) -> None:
+    with pytest.raises(ValueError, match="aware"):
+        tick(store, MemoryTransport(), datetime(2022, 6, 16, 9))
