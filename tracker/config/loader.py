@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from tracker.config.schema import ClusterConfig
+from tracker.config.schema import ClusterConfig, CrossReferenceError
 from tracker.errors import ConfigError
 from tracker.paths import config_dir
 
@@ -46,7 +46,15 @@ _HINTS: dict[str, tuple[str, str]] = {
     "list_type": ("phải là một danh sách [...]", "must be a list [...]"),
     "too_short": ("danh sách không được để trống", "must not be empty"),
     "bool_type": ("phải là true hoặc false", "must be true or false"),
+    "line_break": (
+        "bỏ ký tự xuống dòng (CR/LF), viết trên một dòng",
+        "remove the line break (CR/LF), keep it on one line",
+    ),
 }
+_EMAIL_HINT = (
+    "không phải địa chỉ e-mail hợp lệ — viết một địa chỉ dạng ten@example.vn, trên một dòng",
+    "not a valid e-mail address — write one address like name@example.vn, on one line",
+)
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
@@ -68,10 +76,18 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 def _problems(err: ValidationError) -> list[tuple[str, str, str]]:
     problems = []
     for e in err.errors(include_url=False):
+        cause = e.get("ctx", {}).get("error")
+        if isinstance(cause, CrossReferenceError):
+            # Cross-checks run on the whole model; each problem carries its own key path.
+            for p in cause.problems:
+                problems.append((_key_path((*e["loc"], *p.loc)), p.vi, p.en))
+            continue
         key = _key_path(tuple(e["loc"]))
         hint_vi, hint_en = _HINTS.get(e["type"], ("giá trị không hợp lệ", "invalid value"))
         detail = str(e["msg"]).removeprefix("Value error, ")
-        if e["type"] in ("missing", "extra_forbidden"):
+        if e["type"] == "value_error" and "email address" in detail:
+            hint_vi, hint_en = _EMAIL_HINT
+        if e["type"] in ("missing", "extra_forbidden", "line_break"):
             problems.append((key, hint_vi, hint_en))
         else:
             problems.append((key, f"{hint_vi} ({detail})", f"{hint_en} ({detail})"))

@@ -8,10 +8,12 @@ That lets the same file start a cycle for any year; `cycle.year` is only the def
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 _ID = r"^[a-z0-9][a-z0-9_-]*$"
 _DAY_EXPR = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/Y(?:\s*\+\s*(\d))?\s*$")
@@ -22,12 +24,32 @@ _QUARTER_EXPR = re.compile(r"^\s*Q([1-4])/Y(?:\s*\+\s*(\d))?\s*$")
 def _no_newlines(value: str) -> str:
     # A CR or LF in a name or address would let config text inject e-mail headers.
     if "\r" in value or "\n" in value:
-        raise ValueError("must not contain a line break (CR/LF)")
+        raise PydanticCustomError("line_break", "must not contain a line break (CR/LF)")
     return value
 
 
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One cross-reference problem, at its own key path (the loader shows it)."""
+
+    loc: tuple[str | int, ...]
+    vi: str
+    en: str
+
+
+class CrossReferenceError(ValueError):
+    """Problems between parts of the config (unknown ids, loops); each keeps its key path,
+    which a plain ValueError from a model validator would lose."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{'.'.join(map(str, p.loc))}: {p.en}" for p in problems))
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # strict: TOML has real numbers and booleans, so "7" or "yes" is a typo to report,
+    # not a value to coerce. Dates stay lax (see Holidays).
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
 
 SafeStr = Annotated[str, Field(min_length=1)]
@@ -241,11 +263,15 @@ class Province(_Model):
     _nl = field_validator("name")(_no_newlines)
 
 
+# A TOML date (2022-09-02) or the same written as a string ("2022-09-02").
+LaxDate = Annotated[date, Field(strict=False)]
+
+
 class Holidays(_Model):
     country: Literal["VN"] = "VN"
-    extra_days_off: list[date] = []
+    extra_days_off: list[LaxDate] = []
     # Saturdays the government turns into working days to make up a bridge holiday.
-    make_up_working_days: list[date] = []
+    make_up_working_days: list[LaxDate] = []
     default_policy: Policy = "as_written"
 
 
@@ -300,33 +326,68 @@ class ClusterConfig(_Model):
     def _references(self) -> ClusterConfig:
         members = [m.id for m in self.members]
         milestones = [m.id for m in self.milestones]
-        problems: list[str] = []
-        for kind, ids in (("member", members), ("milestone", milestones)):
-            dup = sorted({i for i in ids if ids.count(i) > 1})
-            if dup:
-                problems.append(f"duplicate {kind} id(s): {', '.join(dup)}")
+        problems: list[ConfigProblem] = []
+        for key, kind_vi, kind_en, ids in (
+            ("members", "đơn vị", "member", members),
+            ("milestones", "mốc", "milestone", milestones),
+        ):
+            for i, x in enumerate(ids):
+                if x in ids[:i]:
+                    problems.append(
+                        ConfigProblem(
+                            (key, i, "id"),
+                            f"mã '{x}' bị trùng — đặt cho mỗi {kind_vi} một mã riêng",
+                            f"id '{x}' is used twice — give each {kind_en} its own id",
+                        )
+                    )
         known = set(members)
-        if self.cycle.leader not in known:
-            problems.append(
-                f"cycle.leader '{self.cycle.leader}' is not a member id ({', '.join(members)})"
-            )
-        if self.cycle.next_leader is not None and self.cycle.next_leader not in known:
-            problems.append(f"cycle.next_leader '{self.cycle.next_leader}' is not a member id")
-        for op in self.operators:
+        use_vi = f"dùng một trong các mã đơn vị: {', '.join(members)}"
+        use_en = f"use one of the member ids: {', '.join(members)}"
+        for field_name, value in (
+            ("leader", self.cycle.leader),
+            ("next_leader", self.cycle.next_leader),
+        ):
+            if value is not None and value not in known:
+                problems.append(
+                    ConfigProblem(
+                        ("cycle", field_name),
+                        f"'{value}' không phải mã đơn vị — {use_vi}",
+                        f"'{value}' is not a member id — {use_en}",
+                    )
+                )
+        for i, op in enumerate(self.operators):
             if op.role.startswith("member:") and op.role[7:] not in known:
-                problems.append(f"operator '{op.id}': role '{op.role}' names an unknown member")
+                problems.append(
+                    ConfigProblem(
+                        ("operators", i, "role"),
+                        f"vai trò '{op.role}': '{op.role[7:]}' không phải mã đơn vị — {use_vi}",
+                        f"role '{op.role}': '{op.role[7:]}' is not a member id — {use_en}",
+                    )
+                )
         by_id = {m.id: m for m in self.milestones}
         for i, ms in enumerate(self.milestones):
             if isinstance(ms.rule, RelativeRule) and ms.rule.to not in by_id:
                 problems.append(
-                    f"milestones[{i}].rule.to: '{ms.rule.to}' is not a milestone id"
-                    f" ({', '.join(milestones)})"
+                    ConfigProblem(
+                        ("milestones", i, "rule", "to"),
+                        f"'{ms.rule.to}' không phải mã mốc — dùng một trong: {', '.join(milestones)}",
+                        f"'{ms.rule.to}' is not a milestone id — use one of: {', '.join(milestones)}",
+                    )
                 )
-        cycle = _relative_cycle(by_id)
-        if cycle:
-            problems.append("relative rules form a loop: " + " → ".join(cycle))
+        loop = _relative_cycle(by_id)
+        if loop:
+            path = " → ".join(loop)
+            problems.append(
+                ConfigProblem(
+                    ("milestones", milestones.index(loop[0]), "rule", "to"),
+                    f"các quy tắc tương đối tạo thành vòng lặp: {path} — cho một mốc trong vòng"
+                    " tính từ một ngày cố định hoặc một sự kiện",
+                    f"relative rules form a loop: {path} — make one milestone in it count from"
+                    " a fixed date or an event",
+                )
+            )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise CrossReferenceError(problems)
         return self
 
     def member(self, member_id: str) -> Member:

@@ -1,0 +1,505 @@
+"""Issue 2 §2: the shipped cluster config loads, and every kind of mistake a secretariat can
+make in the TOML file is refused with the file, the key path and what to do — and the CLI
+then exits 2 with one line and writes nothing.
+
+Broken files are made the way a user makes them: by editing the shipped file's text.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tracker.cli.app import app
+from tracker.config import load_config, shipped_configs
+from tracker.config.schema import RelativeRule
+from tracker.errors import ConfigError
+from tracker.paths import config_dir
+
+SHIPPED = config_dir() / "cum-vung-cao-2022.toml"
+TEXT = SHIPPED.read_text(encoding="utf-8")
+
+MEMBER_IDS = ["tua-chua", "dien-bien-dong", "muong-cha", "muong-nhe", "nam-po"]
+MILESTONE_IDS = [
+    "half_year_report",
+    "annual_report",
+    "self_score",
+    "inspection_plan",
+    "cross_inspection",
+    "score_matching",
+    "summary_conference",
+    "score_summary",
+    "draft_report",
+    "preparatory_meeting",
+    "leader_election",
+    "pact_signing",
+]
+
+
+def edited(old: str, new: str) -> str:
+    """The shipped file with one exact piece of text replaced (it must occur once)."""
+    assert TEXT.count(old) == 1, f"{old!r} occurs {TEXT.count(old)} times in the shipped file"
+    return TEXT.replace(old, new)
+
+
+def refused(path: Path) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    err = info.value
+    assert err.exit_code == 2
+    # The file is named in both languages, and the message is one line with the fix.
+    for text in (err.vi, err.en):
+        assert str(path) in text
+        assert "\n" not in text and "\r" not in text
+    assert err.vi.endswith("Sửa tệp rồi chạy lại lệnh.")
+    assert err.en.endswith("Fix the file and run the command again.")
+    return err
+
+
+def refused_text(tmp_path: Path, text: str) -> ConfigError:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    return refused(path)
+
+
+def at(err: ConfigError, key: str) -> tuple[str, str]:
+    """The (vi, en) texts of the problem reported at `key`."""
+    found = [(vi, en) for k, vi, en in err.problems if k == key]
+    keys = [k for k, _, _ in err.problems]
+    assert found, f"no problem at {key!r}; problems at {keys}"
+    # The key path is in the message itself, after the file name.
+    assert f": {key}: " in err.en and f": {key}: " in err.vi
+    return found[0]
+
+
+# ---------------------------------------------------------------- the shipped file
+
+
+def test_shipped_config_loads_with_the_2022_cluster() -> None:
+    assert SHIPPED in shipped_configs()
+    cfg = load_config(SHIPPED)
+    assert cfg.cluster.id == "cum-vung-cao"
+    assert cfg.cluster.timezone == "Asia/Ho_Chi_Minh"
+    assert [m.id for m in cfg.members] == MEMBER_IDS
+    assert cfg.cycle.year == 2022
+    assert cfg.cycle.leader == "tua-chua"  # Điều 3.2: Tủa Chùa leads in 2022
+    assert [m.id for m in cfg.milestones] == MILESTONE_IDS
+    for ms in cfg.milestones:
+        assert ms.name and ms.name_en and ms.article.startswith("Điều ")
+    for member in cfg.members:
+        assert {c.role for c in member.contacts} == {"focal", "head"}
+        for c in member.contacts:
+            assert c.email.endswith("@example.vn")  # placeholders only
+    roles = {op.id: op.role for op in cfg.operators}
+    assert roles["truong-cum"] == "leader"
+    assert roles["ban-tdkt"] == "viewer"
+    assert {r for r in roles.values() if r.startswith("member:")} == {
+        f"member:{m}" for m in MEMBER_IDS
+    }
+    assert cfg.milestone("pact_signing").assignee == "next_leader"  # Điều 6
+    rule = cfg.milestone("draft_report").rule
+    assert isinstance(rule, RelativeRule)
+    assert (rule.to, rule.days, rule.direction) == ("summary_conference", 5, "before")
+
+
+# ---------------------------------------------------------------- one mistake at a time
+
+# (what, text in the shipped file, replacement, key path, fragment of the English hint)
+CASES = [
+    # wrong types
+    (
+        "int as text",
+        "due_soon_days = 7",
+        'due_soon_days = "7"',
+        "cycle.due_soon_days",
+        "whole number",
+    ),
+    (
+        "bool as text",
+        'rule = { kind = "event", per_member = true,',
+        'rule = { kind = "event", per_member = "yes",',
+        "milestones[4].rule.per_member",
+        "true or false",
+    ),
+    (
+        "number instead of list",
+        "lead_days = [14, 7, 3, 1, 0]",
+        "lead_days = 14",
+        "reminders.lead_days",
+        "must be a list",
+    ),
+    (
+        "number instead of text",
+        'name = "Huyện Nậm Pồ"',
+        "name = 5",
+        "members[4].name",
+        "quoted string",
+    ),
+    # unknown keys
+    (
+        "unknown member key",
+        'id = "muong-nhe"\nname = "Huyện Mường Nhé"',
+        'id = "muong-nhe"\ncolour = "red"\nname = "Huyện Mường Nhé"',
+        "members[3].colour",
+        "remove it or fix its spelling",
+    ),
+    (
+        "misspelt rule key",
+        'date = "30/6/Y" }',
+        'date = "30/6/Y", day = 30 }',
+        "milestones[0].rule.day",
+        "remove it or fix its spelling",
+    ),
+    (
+        "misspelt table",
+        "[reminders]\n",
+        "[reminder]\n",
+        "reminder",
+        "remove it or fix its spelling",
+    ),
+    # a required key left out
+    ("missing key", 'province = "Điện Biên"\n', "", "cluster.province", "add it"),
+    # references to ids that do not exist
+    (
+        "unknown leader",
+        'leader = "tua-chua"',
+        'leader = "tua-chau"',
+        "cycle.leader",
+        "tua-chua, dien-bien-dong, muong-cha, muong-nhe, nam-po",
+    ),
+    (
+        "unknown next leader",
+        'version = "2022.1"\n',
+        'version = "2022.1"\nnext_leader = "ha-noi"\n',
+        "cycle.next_leader",
+        "'ha-noi'",
+    ),
+    (
+        "operator of an unknown member",
+        'role = "member:muong-nhe"',
+        'role = "member:muong-nhee"',
+        "operators[3].role",
+        "'muong-nhee'",
+    ),
+    (
+        "rule.to an unknown milestone",
+        'to = "summary_conference", days = 5,',
+        'to = "summary_conferense", days = 5,',
+        "milestones[8].rule.to",
+        "'summary_conferense'",
+    ),
+    (
+        "duplicate member id",
+        'id = "nam-po"\nname = "Huyện Nậm Pồ"',
+        'id = "muong-cha"\nname = "Huyện Nậm Pồ"',
+        "members[4].id",
+        "'muong-cha'",
+    ),
+    # invalid e-mail addresses
+    (
+        "address without domain",
+        'email = "noivu.muongcha@example.vn"',
+        'email = "noivu.muongcha@"',
+        "members[2].contacts[0].email",
+        "e-mail address",
+    ),
+    (
+        "address with a space",
+        'email = "chutich.muongnhe@example.vn"',
+        'email = "chutich muongnhe@example.vn"',
+        "members[3].contacts[1].email",
+        "e-mail address",
+    ),
+    (
+        "province address",
+        'email = "ban-tdkt@example.vn"',
+        'email = "ban-tdkt"',
+        "province_board.email",
+        "e-mail address",
+    ),
+    (
+        "operator address",
+        'role = "leader"\nemail = "noivu.tuachua@example.vn"',
+        'role = "leader"\nemail = "noivu.tuachua.example.vn"',
+        "operators[0].email",
+        "e-mail address",
+    ),
+    # CR/LF in a name or an address (TOML escapes, as a user would write them)
+    (
+        "CRLF in a member name",
+        'name = "Huyện Mường Chà"',
+        r'name = "Huyện Mường Chà\r\nBcc: spy@example.vn"',
+        "members[2].name",
+        "line break",
+    ),
+    (
+        "LF in a contact name",
+        'name = "Lường Văn Minh"',
+        r'name = "Lường Văn\nMinh"',
+        "members[2].contacts[0].name",
+        "line break",
+    ),
+    (
+        "real newline in a contact title",
+        'title = "Chủ tịch UBND huyện Tủa Chùa"',
+        'title = """Chủ tịch\nUBND huyện Tủa Chùa"""',
+        "members[0].contacts[1].title",
+        "line break",
+    ),
+    (
+        "CRLF in a contact address",
+        'email = "noivu.muongcha@example.vn"',
+        r'email = "noivu.muongcha@example.vn\r\nBcc: spy@example.vn"',
+        "members[2].contacts[0].email",
+        "e-mail address",
+    ),
+    (
+        "CR in an operator name",
+        'name = "Phòng Nội vụ huyện Mường Chà"',
+        r'name = "Phòng Nội vụ\rhuyện Mường Chà"',
+        "operators[2].name",
+        "line break",
+    ),
+    (
+        "LF in a milestone name",
+        'name = "Hội nghị tổng kết"',
+        r'name = "Hội nghị\ntổng kết"',
+        "milestones[6].name",
+        "line break",
+    ),
+    (
+        "LF in the sender name",
+        'from_name = "Cụm thi đua huyện vùng cao"',
+        r'from_name = "Cụm thi đua\nBcc: spy@example.vn"',
+        "mail.from_name",
+        "line break",
+    ),
+    (
+        "CRLF in reply-to",
+        'reply_to = "noivu.tuachua@example.vn"',
+        r'reply_to = "noivu.tuachua@example.vn\r\nBcc: spy@example.vn"',
+        "mail.reply_to",
+        "e-mail address",
+    ),
+    (
+        "LF in the province board name",
+        'name = "Ban Thi đua, khen thưởng tỉnh Điện Biên"',
+        r'name = "Ban Thi đua\n khen thưởng"',
+        "province_board.name",
+        "line break",
+    ),
+    # relative rules that point at themselves or go round in a loop
+    (
+        "relative rule to itself",
+        'to = "summary_conference", days = 10,',
+        'to = "score_summary", days = 10,',
+        "milestones[7].rule.to",
+        "score_summary → score_summary",
+    ),
+    # dates that are not dates
+    (
+        "impossible holiday date",
+        "extra_days_off = []",
+        'extra_days_off = ["2022-13-45"]',
+        "holidays.extra_days_off[0]",
+        "not a date",
+    ),
+    (
+        "holiday date in Vietnamese order",
+        "make_up_working_days = []",
+        'make_up_working_days = ["31/12/2022"]',
+        "holidays.make_up_working_days[0]",
+        "not a date",
+    ),
+    ("31 February", 'date = "30/6/Y"', 'date = "31/2/Y"', "milestones[0].rule.date", "31/2/Y"),
+    (
+        "a month 13 in a window",
+        'start = "1/10/Y"',
+        'start = "1/13/Y"',
+        "milestones[4].rule.within.start",
+        "1/13/Y",
+    ),
+    (
+        "day in words",
+        'date = "25/12/Y" }\ndeliverable = "Gửi báo cáo tổng kết',
+        'date = "Christmas" }\ndeliverable = "Gửi báo cáo tổng kết',
+        "milestones[1].rule.date",
+        "30/6/Y",
+    ),
+    (
+        "set_date_from not a day",
+        'set_date_from = "1/12/Y"',
+        'set_date_from = "1 December"',
+        "milestones[6].set_date_from",
+        "30/6/Y",
+    ),
+    ("month 13", 'month = "1/Y+1"', 'month = "13/Y+1"', "milestones[5].rule.month", "13/Y+1"),
+    (
+        "quarter 5",
+        'quarter = "Q1/Y+1" } }\nset_date_from',
+        'quarter = "Q5/Y+1" } }\nset_date_from',
+        "milestones[6].rule.within.quarter",
+        "Q5/Y+1",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "hint"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_each_mistake_names_the_file_the_key_and_the_fix(
+    tmp_path: Path, old: str, new: str, key: str, hint: str
+) -> None:
+    err = refused_text(tmp_path, edited(old, new))
+    vi, en = at(err, key)
+    assert hint in en
+    assert vi != en  # the Vietnamese text is not just the English one
+
+
+def test_a_loop_of_relative_rules_is_refused(tmp_path: Path) -> None:
+    # The conference made relative to the draft report, which counts from the conference.
+    text = edited(
+        'rule = { kind = "event", within = { kind = "quarter", quarter = "Q1/Y+1" } }',
+        'rule = { kind = "relative", to = "draft_report", days = 1, direction = "after" }',
+    )
+    err = refused_text(tmp_path, text)
+    keys = [k for k, _, _ in err.problems]
+    assert set(keys) & {"milestones[6].rule.to", "milestones[8].rule.to"}, keys
+    assert re.search(
+        r"(summary_conference → draft_report|draft_report → summary_conference)", err.en
+    )
+    assert "loop" in err.en and "vòng" in err.vi
+
+
+def test_several_mistakes_are_all_reported_at_once(tmp_path: Path) -> None:
+    text = edited('leader = "tua-chua"', 'leader = "tua-chau"')
+    text = text.replace('email = "noivu.nampo@example.vn"', 'email = "noivu.nampo"')
+    text = text.replace("due_soon_days = 7", 'due_soon_days = "x"')
+    err = refused_text(tmp_path, text)
+    keys = {k for k, _, _ in err.problems}
+    # Type errors are reported first (pydantic stops before cross-checks on a broken model).
+    assert {"members[4].contacts[0].email", "cycle.due_soon_days"} <= keys
+
+
+def test_vietnamese_is_the_message_and_english_the_alternative(tmp_path: Path) -> None:
+    err = refused_text(tmp_path, edited("extra_days_off = []", 'extra_days_off = ["2022-13-45"]'))
+    assert err.message() == err.vi and err.message("en") == err.en
+    assert "Tệp cấu hình không hợp lệ" in err.vi
+    assert "không phải ngày — viết dạng 2022-12-25" in err.vi
+
+
+# ---------------------------------------------------------------- the file itself
+
+
+def test_toml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    err = refused_text(tmp_path, edited("due_soon_days = 7", "due_soon_days = "))
+    vi, en = at(err, "(TOML)")
+    assert "TOML syntax error" in en and "line 21" in en
+    assert "sai cú pháp TOML" in vi
+
+
+def test_an_impossible_native_toml_date_is_a_syntax_error(tmp_path: Path) -> None:
+    err = refused_text(tmp_path, edited("extra_days_off = []", "extra_days_off = [2022-13-45]"))
+    at(err, "(TOML)")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    err = refused(tmp_path / "nope.toml")
+    vi, en = at(err, "(file)")
+    assert "file not found — check the path" in en
+    assert "không tìm thấy tệp" in vi
+
+
+def test_file_not_saved_as_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "cp1258.toml"
+    path.write_bytes(TEXT.encode("utf-8").replace("Huyện Mường Chà".encode(), b"Huy\xeai\xf2n"))
+    _, en = at(refused(path), "(file)")
+    assert "UTF-8" in en
+
+
+# ---------------------------------------------------------------- via the CLI
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    for var in ("TRACKER_DATABASE_URL", "TRACKER_OPERATOR"):
+        monkeypatch.delenv(var, raising=False)
+    return CliRunner()
+
+
+def _one_error_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_cli_init_with_a_bad_config_exits_2_with_one_line_and_no_database(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(edited('email = "noivu.muongcha@example.vn"', 'email = "noivu"'), "utf-8")
+    db = tmp_path / "t.db"
+    result = runner.invoke(app, ["--db", f"sqlite:///{db}", "--config", str(bad), "init"])
+    assert result.exit_code == 2
+    line = _one_error_line(result.stderr)
+    assert line.startswith("Lỗi: Tệp cấu hình không hợp lệ")
+    assert str(bad) in line and "members[2].contacts[0].email" in line
+    assert result.stdout == ""
+    assert not db.exists()
+
+
+def test_cli_bad_config_leaves_an_existing_cycle_untouched(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    db = tmp_path / "t.db"
+    url = f"sqlite:///{db}"
+    good = tmp_path / "good.toml"
+    good.write_text(TEXT, "utf-8")
+    assert runner.invoke(app, ["--db", url, "--config", str(good), "init"]).exit_code == 0
+
+    def snapshot() -> list[tuple[object, ...]]:
+        with sqlite3.connect(db) as conn:
+            return [
+                *conn.execute("SELECT year, config_hash, loaded_at FROM cycle").fetchall(),
+                *conn.execute("SELECT count(*) FROM audit").fetchall(),
+                *conn.execute("SELECT count(*) FROM obligation").fetchall(),
+            ]
+
+    before = snapshot()
+    bad = tmp_path / "bad.toml"
+    # A new member (that would add obligations) but a leader that does not exist.
+    bad.write_text(edited('leader = "tua-chua"', 'leader = "tua-chau"'), "utf-8")
+    result = runner.invoke(app, ["--db", url, "--lang", "en", "--config", str(bad), "init"])
+    assert result.exit_code == 2
+    line = _one_error_line(result.stderr)
+    assert line.startswith("Error: Invalid config file")
+    assert "cycle.leader" in line and "Fix the file" in line
+    assert snapshot() == before
+
+
+def test_cli_a_folder_with_one_bad_file_loads_none_of_them(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "a-good.toml").write_text(TEXT, "utf-8")
+    (folder / "b-bad.toml").write_text(edited("due_soon_days = 7", "due_soon_days = "), "utf-8")
+    db = tmp_path / "t.db"
+    result = runner.invoke(app, ["--db", f"sqlite:///{db}", "--config", str(folder), "init"])
+    assert result.exit_code == 2
+    assert "b-bad.toml" in _one_error_line(result.stderr)
+    assert not db.exists()
+
+
+def test_cli_missing_config_file(tmp_path: Path, runner: CliRunner) -> None:
+    db = tmp_path / "t.db"
+    missing = tmp_path / "nope.toml"
+    result = runner.invoke(app, ["--db", f"sqlite:///{db}", "--config", str(missing), "init"])
+    assert result.exit_code == 2
+    assert "không tìm thấy tệp" in _one_error_line(result.stderr)
+    assert not db.exists()
