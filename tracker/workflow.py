@@ -123,6 +123,13 @@ def transition(state: State, action: Action, actor: Actor, owner: str, note: str
     """
     verb_vi, verb_en = ACTION_LABEL[action]
     if action is Action.SUBMIT:
+        if not actor.is_leader and actor.member_id is None:
+            raise PermissionDeniedError(
+                f"Không thể {verb_vi}: người dùng '{actor.operator_id}' có vai trò"
+                f" '{actor.role}' chỉ được xem. Dùng --as với người dùng của đơn vị.",
+                f"Cannot {verb_en}: operator '{actor.operator_id}' has role '{actor.role}'"
+                " and may only read. Use --as with the member's operator.",
+            )
         if not actor.is_leader and actor.member_id != owner:
             raise PermissionDeniedError(
                 f"Không thể {verb_vi}: người dùng '{actor.operator_id}' chỉ được đánh dấu nghĩa vụ"
