@@ -9,7 +9,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from tracker.calendar.engine import CyclePlan, policy_alternatives
-from tracker.calendar.types import DueDate, Policy, Window
+from tracker.calendar.types import TZ, DueDate, Policy, Window
 from tracker.db.models import AuditEntry, Obligation
 from tracker.service.actions import find_obligation
 from tracker.service.cycles import CycleContext
@@ -164,7 +164,8 @@ def history(session: Session, ctx: CycleContext, *, member: str | None = None) -
             continue
         out.append(
             HistoryRow(
-                at=a.at.isoformat(timespec="seconds"),
+                # Stored in UTC; people read the cluster's local time (Asia/Ho_Chi_Minh).
+                at=a.at.astimezone(TZ).isoformat(timespec="seconds"),
                 operator=a.operator,
                 os_user=a.os_user,
                 action=a.action,
