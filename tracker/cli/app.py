@@ -7,18 +7,73 @@ when it runs.
 
 from __future__ import annotations
 
+import itertools
 import os
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 HELP = (
     "Theo dõi lịch, nghĩa vụ và nhắc việc của Cụm thi đua.\n\n"
     "Tracks the calendar, obligations and reminders of an emulation cluster (Cụm thi đua)."
 )
 
+# Click's base error class, from whichever Click this Typer uses (a vendored copy in recent
+# Typer, the `click` package before): typer.BadParameter derives from it.
+_CLICK_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+
+
+def _wants_english(argv: Sequence[str]) -> bool:
+    return "--lang=en" in argv or any(
+        a == "--lang" and b == "en" for a, b in itertools.pairwise(argv)
+    )
+
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors (unknown command, missing option) as one line, like every other error
+    (issue 2 §6), instead of Click's usage text and Rich's boxed message."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except _CLICK_ERROR as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `tracker`: show the help
+                exc.show()  # type: ignore[attr-defined]
+            else:
+                ctx = getattr(exc, "ctx", None)
+                words = ctx.command_path.split()[1:] if ctx is not None else []
+                cmd = " ".join(["tracker", *words])
+                text = exc.format_message().rstrip(".") + "."  # type: ignore[attr-defined]
+                if _wants_english(list(args if args is not None else sys.argv[1:])):
+                    line = f"Error: {text} See '{cmd} --help'."
+                else:
+                    line = f"Lỗi: {text} Xem '{cmd} --help'."
+                typer.echo(" ".join(line.split()), err=True)
+            sys.exit(getattr(exc, "exit_code", 2))
+        except typer.Abort:
+            sys.exit(1)
+        # Without standalone mode an exit code comes back as the return value.
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineErrors,
     help=HELP,
     no_args_is_help=True,
     add_completion=False,

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlmodel import Session
 
 from tracker.calendar.types import TZ, local_date
@@ -25,7 +26,6 @@ from tracker.cli import render
 from tracker.cli.app import Settings
 from tracker.config import load_config, shipped_configs
 from tracker.config.schema import ClusterConfig
-from tracker.db import migrate
 from tracker.db.engine import default_database_url, make_engine, mask_url, session_scope
 from tracker.errors import BadInputError, NotFoundError, TrackerError
 from tracker.service import actions, cycles, views
@@ -113,25 +113,72 @@ def _engine(settings: Settings) -> Engine:
     return make_engine(settings.db or default_database_url())
 
 
+def _not_set_up(shown: str) -> BadInputError:
+    return BadInputError(
+        f"Cơ sở dữ liệu {shown} chưa được khởi tạo. Chạy 'tracker init' trước.",
+        f"The database {shown} is not set up yet. Run 'tracker init' first.",
+    )
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    """True for a SQLite URL whose file does not exist (connecting would create it)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return False  # make_engine explains a bad URL
+    db = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not db or db == ":memory:":
+        return False
+    if db.startswith("file:") or parsed.query.get("uri"):
+        return False
+    return not Path(db).exists()
+
+
+_VERSIONS = Path(__file__).resolve().parents[1] / "db" / "migrations" / "versions"
+
+
+def _at_newest_revision(engine: Engine) -> bool:
+    """The schema check's fast path, without importing Alembic (it was a third of the start-up
+    time of `tracker status`, see bench/README.md). Revision files are named '<rev>_<slug>.py'
+    with sequential numeric revs (tracker/db/migrate.py), so the newest file names the head.
+    Anything else (an older, newer or unknown revision) goes to Alembic's own check."""
+    revs = sorted(p.name.split("_", 1)[0] for p in _VERSIONS.glob("[0-9]*_*.py"))
+    if not revs:
+        return False
+    try:
+        with engine.connect() as conn:
+            found = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    except DBAPIError:
+        return False
+    return [r[0] for r in found] == [revs[-1]]
+
+
 @contextmanager
 def _store(settings: Settings) -> Iterator[Session]:
+    url = settings.db or default_database_url()
+    if _missing_sqlite_file(url):
+        raise _not_set_up(mask_url(url))  # a read must not leave an empty database file behind
     engine = _engine(settings)
     try:
-        rev = migrate.current_revision(engine)
-        if rev is None:
-            raise BadInputError(
-                f"Cơ sở dữ liệu {mask_url(engine.url)} chưa được khởi tạo. Chạy 'tracker init' trước.",
-                f"The database {mask_url(engine.url)} is not set up yet. Run 'tracker init' first.",
-            )
-        if rev != migrate.head_revision():
-            raise BadInputError(
-                "Cơ sở dữ liệu dùng lược đồ cũ. Chạy 'tracker init' để nâng cấp.",
-                "The database has an older schema. Run 'tracker init' to upgrade it.",
-            )
+        if not _at_newest_revision(engine):
+            _check_schema(engine)
         with session_scope(engine) as session:
             yield session
     finally:
         engine.dispose()
+
+
+def _check_schema(engine: Engine) -> None:
+    from tracker.db import migrate  # Alembic is slow to import: only when really needed
+
+    rev = migrate.current_revision(engine)
+    if rev is None:
+        raise _not_set_up(mask_url(engine.url))
+    if rev != migrate.head_revision():
+        raise BadInputError(
+            "Cơ sở dữ liệu dùng lược đồ cũ. Chạy 'tracker init' để nâng cấp.",
+            "The database has an older schema. Run 'tracker init' to upgrade it.",
+        )
 
 
 def _context(
@@ -173,6 +220,8 @@ def _init(settings: Settings, kw: dict[str, Any]) -> int:
     loaded: list[tuple[Path, ClusterConfig]] = [
         (p, load_config(p)) for p in _config_files(settings)
     ]
+    from tracker.db import migrate
+
     engine = _engine(settings)
     try:
         migrate.upgrade(engine)
