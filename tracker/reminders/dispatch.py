@@ -139,6 +139,50 @@ async def tick(
     if not rows:
         report.paused = pause[0] if pause is not None else None
         return report
+    claimed = [r.id for r in rows if r.id is not None]
+    try:
+        await _deliver(
+            engine,
+            transport,
+            rows,
+            report,
+            now=now,
+            worker=worker,
+            budget=lease.total_seconds() * LEASE_BUDGET,
+            limit=max(1, max_concurrency),
+            was_paused=pause is not None,
+            lang=lang,
+        )
+    except Exception:
+        # A bug or a database that went away mid-tick: give back what was not recorded
+        # (rows already marked are no longer ours, so they are not touched) rather than
+        # leave it to the lease. Cancellation is not caught: a process being killed
+        # cannot do this either, and the lease covers both.
+        log.exception("tick failed; giving back its unsent claims")
+        try:
+            await asyncio.to_thread(outbox.release, engine, worker, row_ids=claimed, now=now)
+        except Exception:
+            log.exception("could not give back the claims; they return when the lease ends")
+        raise
+    if report.paused is None and pause is not None and report.sent == 0:
+        report.paused = pause[0]  # nothing went through: still paused
+    return report
+
+
+async def _deliver(
+    engine: Engine,
+    transport: Transport,
+    rows: Sequence[OutboxRow],
+    report: TickReport,
+    *,
+    now: datetime,
+    worker: str,
+    budget: float,
+    limit: int,
+    was_paused: bool,
+    lang: Lang,
+) -> None:
+    """Claimed rows → letters → sends → recorded outcomes, into `report`."""
     contexts, problems = await asyncio.to_thread(_load, engine, rows, lang)
     letters = build_letters(
         rows, contexts, today=local_date(now), now=now, problems=problems, lang=lang
@@ -150,6 +194,7 @@ async def tick(
         report.cancelled += await asyncio.to_thread(
             outbox.mark_cancelled, engine, dropped, worker=worker, now=now
         )
+    # Before any send: a worker that takes these rows over rebuilds the same letters.
     await asyncio.to_thread(
         outbox.assign_letters,
         engine,
@@ -163,22 +208,27 @@ async def tick(
         transport,
         now=now,
         worker=worker,
-        budget=lease.total_seconds() * LEASE_BUDGET,
-        limit=max(1, max_concurrency),
-        was_paused=pause is not None,
+        budget=budget,
+        limit=limit,
+        was_paused=was_paused,
     )
-    by_cycle = {cid: ctx.cfg for cid, ctx in contexts.items()}
-    cycle_of = {r.id: r.cycle_id for r in rows}
-    results = await asyncio.gather(
-        *(sender.send(letter, ids, by_cycle[cycle_of[ids[0]]]) for letter, ids in letters)
+    cfg_of = {r.id: contexts[r.cycle_id].cfg for r in rows}
+    outcomes = await asyncio.gather(
+        *(sender.send(letter, ids, cfg_of[ids[0]]) for letter, ids in letters),
+        return_exceptions=True,
     )
-    for result in results:
-        _count(report, result)
+    errors: list[BaseException] = []
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            errors.append(outcome)
+        else:
+            _count(report, outcome)
     if sender.pause is not None:
         report.paused = sender.pause.vi
-    elif pause is not None and report.sent == 0:
-        report.paused = pause[0]  # nothing went through: still paused
-    return report
+    if errors:
+        # Every letter had its chance; now report the first failure (the caller gives
+        # back whatever was left unrecorded).
+        raise errors[0]
 
 
 def _count(report: TickReport, result: SendResult) -> None:
