@@ -4,9 +4,10 @@ Nothing touches the real outbox: the database is copied into a temporary SQLite 
 first (SQLite: the sqlite3 backup API, a consistent snapshot even while the daemon writes;
 PostgreSQL: every table's rows, ids kept, so reminder keys and Message-IDs are the ones
 the real daemon would use) and every tick runs against the copy. Each simulated day gets
-a tick at each cycle's office hour (`mail.send_hour`) and one at noon, as the daemon would
-see them, and every message is recorded for the timeline: memory by default, or `.eml`
-files in a folder.
+one tick at each loaded cycle's office hour (`mail.send_hour`), when the planner sends
+everything; the daemon's other ticks of the day find nothing due (the simulated transports
+never fail, so there are no retries to pick up). Every message is recorded for the
+timeline: in memory by default, or as `.eml` files in a folder.
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ from tracker.reminders import outbox
 from tracker.reminders.dispatch import TickReport
 from tracker.reminders.transport import FileTransport, MemoryTransport, Transport
 from tracker.service.cycles import config_from_snapshot
-
-NOON = 12
 
 
 @dataclass(frozen=True)
@@ -123,8 +122,7 @@ class Simulation:
         return self.transport.describe(lang)
 
     def tick_times(self, day: date) -> list[datetime]:
-        hours = sorted({*self.send_hours, NOON})
-        return [datetime.combine(day, time(h), tzinfo=TZ) for h in hours]
+        return [datetime.combine(day, time(h), tzinfo=TZ) for h in sorted(self.send_hours)]
 
     def run(
         self, start: date, end: date, *, progress: Callable[[date], None] | None = None
