@@ -32,6 +32,7 @@ from tracker.config import load_config
 from tracker.db import migrate
 from tracker.db.engine import make_engine, session_scope
 from tracker.db.models import Obligation, OutboxRow
+from tracker.errors import NotFoundError
 from tracker.paths import config_dir
 from tracker.service import actions, cycles
 from tracker.service.actions import Who
@@ -258,3 +259,62 @@ def test_draft_report_reminders_move_with_the_conference(cycle: Cycle) -> None:
         if m.email == leader and m.at > MOVED_AT
     ]
     assert any("Gửi dự thảo báo cáo tổng kết" in t and "19/03/2023" in t for t in texts)
+
+
+# ---------------------------------------------------------------- the copy
+
+
+def _init(url: str, *years: int) -> None:
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        for year in years:
+            with session_scope(engine) as s:
+                cycles.init_cycle(
+                    s,
+                    CFG,
+                    config_path="config/cum-vung-cao-2022.toml",
+                    year=year,
+                    now=datetime(2022, 1, 3, 9, tzinfo=TZ),
+                    operator="truong-cum",
+                    os_user="thu-ky",
+                )
+    finally:
+        engine.dispose()
+
+
+def _outbox_count(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            return len(s.exec(select(OutboxRow)).all())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_is_simulated_on_a_sqlite_copy(pg_url: str) -> None:
+    _init(pg_url, 2022)
+    with Simulation(pg_url) as sim:
+        assert sim.url.startswith("sqlite:///")
+        messages = sim.run(date(2022, 6, 16), date(2022, 6, 16))
+    focal = {c.email for mem in CFG.members for c in mem.contacts if c.role == "focal"}
+    assert {m.email for m in messages} == focal
+    assert _outbox_count(pg_url) == 0  # the real outbox is untouched
+
+
+def test_cycle_option_keeps_only_that_cycle(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    _init(url, 2022, 2023)
+    # 16/06/2022 is 14 days before the 2022 half-year report, 16/06/2023 before 2023's.
+    with Simulation(url, cycle=2023) as sim:
+        june_2022 = sim.run(date(2022, 6, 16), date(2022, 6, 16))
+        june_2023 = sim.run(date(2023, 6, 16), date(2023, 6, 16))
+    assert not any("30/06/2022" in m.subject for m in june_2022)
+    assert any("30/06/2023" in m.subject for m in june_2023)
+    with Simulation(url, cycle=2022) as sim:
+        june_2022 = sim.run(date(2022, 6, 16), date(2022, 6, 16))
+    assert sum("30/06/2022" in m.subject for m in june_2022) >= len(CFG.members) - 1
+    with pytest.raises(NotFoundError, match="2030"):
+        Simulation(url, cycle=2030)
+    assert _outbox_count(url) == 0
