@@ -746,3 +746,48 @@ def test_a_database_at_an_older_schema_says_to_run_init(cli: Cli) -> None:
     with clock(2022, 3, 1):
         cli.ok("init")  # upgrades, then loads
         assert len(cli.json("--cycle", "2022")) == 32
+
+
+def test_several_clusters_need_cluster(cli: Cli) -> None:
+    from tests.test_service import SMALL  # a two-commune cluster
+
+    folder = cli.tmp / "config"
+    folder.mkdir()
+    (folder / "cum-vung-cao-2022.toml").write_text(TEXT, encoding="utf-8")
+    (folder / "cum-mien-nui-2022.toml").write_text(SMALL, encoding="utf-8")
+    with clock(2022, 3, 1):
+        out = cli.ok("--config", str(folder), "init")
+        assert "'cum-mien-nui'" in out and "'cum-vung-cao'" in out
+        line = cli.fails(2, "status")
+        assert "--cluster" in line and "cum-mien-nui" in line and "cum-vung-cao" in line
+        rows = json.loads(
+            cli.ok("--cluster", "cum-mien-nui", "status", "--format", "json", "--cycle", "2022")
+        )
+    assert {(r["cluster"], r["member"]) for r in rows} == {
+        ("cum-mien-nui", "xa-a"),
+        ("cum-mien-nui", "xa-b"),
+    }
+
+
+def test_status_csv_has_the_same_header_without_rows(loaded: Cli) -> None:
+    full = loaded.ok("status", "--format", "csv", "--at", "2022-12-26").splitlines()[0]
+    empty = loaded.ok("status", "--format", "csv", "--overdue", "--at", "2022-06-01")
+    assert empty.splitlines() == [full]
+
+
+def test_init_force_to_drop_a_member_with_history(loaded: Cli) -> None:
+    with clock(2022, 7, 1):
+        loaded.ok("--as", "truong-cum", "complete", "half_year_report", "--member", "nam-po")
+        start = TEXT.index('[[members]]\nid = "nam-po"')
+        end = TEXT.index("# ------", start)
+        smaller = TEXT[:start] + TEXT[end:]
+        op = '[[operators]]\nid = "nam-po"\nname = "Phòng Nội vụ huyện Nậm Pồ"\nrole = "member:nam-po"\n'
+        assert op in smaller
+        path = loaded.config(smaller.replace(op, ""))
+        line = loaded.fails(2, "--config", path, "init", "--cycle", "2022")
+        assert "nam-po" in line and "--force" in line
+        assert len(loaded.json("--cycle", "2022")) == 32  # nothing changed
+        out = loaded.ok("--config", path, "init", "--cycle", "2022", "--force")
+        assert "Đơn vị đã gỡ (lịch sử được giữ): nam-po" in out
+        assert "nam-po" not in {r["member"] for r in loaded.json("--cycle", "2022")}
+        assert "complete nam-po/half_year_report" in loaded.ok("history", "--member", "nam-po")

@@ -395,7 +395,8 @@ def _history(settings: Settings, kw: dict[str, Any]) -> int:
     at = now()
     with _store(settings) as session:
         ctx = _context(session, settings, kw["cycle"], at)
-        if kw["member"] is not None:
+        # A member removed with --force keeps its history, and it stays readable.
+        if kw["member"] is not None and kw["member"] not in {o.member_id for o in ctx.obligations}:
             _check_member(ctx, kw["member"])
         rows = views.history(session, ctx, member=kw["member"])
     render.history(rows, settings.lang)

@@ -150,12 +150,35 @@ def status_table(
     )
 
 
+# StatusRow.as_json's keys, in order (tests/test_cli.py checks they agree).
+STATUS_FIELDS = (
+    "cluster",
+    "cycle",
+    "member",
+    "member_name",
+    "milestone",
+    "name",
+    "name_en",
+    "article",
+    "state",
+    "due",
+    "window_start",
+    "window_end",
+    "scheduled",
+    "days_left",
+    "overdue",
+    "due_soon",
+    "late",
+)
+
+
 def status_json(rows: Sequence[StatusRow]) -> None:
     typer.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
 
 
 def status_csv(rows: Sequence[StatusRow]) -> None:
-    fields = list(rows[0].as_json()) if rows else ["cycle", "member", "milestone", "state", "due"]
+    # The same header with or without rows, so a script can read an empty answer too.
+    fields = list(rows[0].as_json()) if rows else list(STATUS_FIELDS)
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for r in rows:
