@@ -1,0 +1,114 @@
+"""Bring a database's schema to the newest revision with Alembic, from code.
+
+There is no alembic.ini: the Config is built here, with `script_location` found next to this
+module, so a checkout and an installed wheel behave the same. The Engine from
+`tracker.db.engine.make_engine` is passed to env.py through `config.attributes["connection"]`.
+
+Adding a migration (e.g. 0002 for the reminder outbox): change tracker/db/models.py, then
+
+    .venv/bin/python -c "from tracker.db import migrate; \\
+        migrate.new_revision('sqlite:///scratch.db', 'reminder outbox')"
+
+which upgrades the scratch database to head, compares it with the models and writes
+versions/0002_reminder_outbox.py; read it, tidy it, and commit it with its test.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, text
+
+from tracker.db.engine import make_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Any constant will do; every tracker process takes the same one around an upgrade.
+_PG_UPGRADE_LOCK = 0x7472_6163_6B65_72  # "tracker"
+
+
+def alembic_config(
+    connection: Connection | None = None, script_location: Path = MIGRATIONS_DIR
+) -> Config:
+    """An Alembic Config pointing at the packaged migrations (or `script_location`)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    # Revision files are named "0002_reminder_outbox.py"; '%%' is configparser's escape.
+    cfg.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision(script_location: Path = MIGRATIONS_DIR) -> str:
+    head = ScriptDirectory.from_config(alembic_config(script_location=script_location))
+    revision = head.get_current_head()
+    assert revision is not None, "the migrations folder has no revision"
+    return revision
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for an empty (never migrated) database."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(
+    engine: Engine, revision: str = "head", *, script_location: Path = MIGRATIONS_DIR
+) -> None:
+    """Upgrade the database to `revision` (default: the newest) in one transaction.
+
+    Safe to call from every process at start-up: SQLite's BEGIN IMMEDIATE and a PostgreSQL
+    advisory lock make a second caller wait and then find nothing left to do.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations rebuild a table (copy, drop, rename); with foreign keys on, the
+            # drop would cascade or fail. The pragma is ignored inside a transaction, so it is
+            # set before BEGIN on the raw connection; PRAGMA foreign_key_check below verifies
+            # what it would have checked (the procedure in sqlite.org/lang_altertable.html).
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_UPGRADE_LOCK})
+                command.upgrade(alembic_config(conn, script_location), revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
+
+
+def new_revision(scratch_url: str, message: str, *, script_location: Path = MIGRATIONS_DIR) -> Path:
+    """Developers only: autogenerate the next revision file ("0002_…") from the models'
+    changes, against a scratch database first upgraded to the current head."""
+    from tracker.db import models  # noqa: F401  (registers the tables in SQLModel.metadata)
+
+    head = ScriptDirectory.from_config(alembic_config(script_location=script_location))
+    current = head.get_current_head()
+    next_id = f"{int(current) + 1:04d}" if current else "0001"
+    engine = make_engine(scratch_url)
+    try:
+        upgrade(engine, script_location=script_location)
+        with engine.begin() as conn:
+            script = command.revision(
+                alembic_config(conn, script_location), message, autogenerate=True, rev_id=next_id
+            )
+    finally:
+        engine.dispose()
+    assert script is not None and not isinstance(script, list)
+    path = Path(script.path)
+    # Autogenerate writes its own style; leave the file as the project's linters want it.
+    for args in (["check", "--fix", "--quiet"], ["format", "--quiet"]):
+        subprocess.run([sys.executable, "-m", "ruff", *args, str(path)], check=False)
+    return path
