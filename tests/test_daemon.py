@@ -7,6 +7,8 @@ report (Điều 7.1), so every focal officer is due a reminder.
 
 - a clean stop: SIGTERM mid-batch lets the sends in flight finish, releases the claims and
   exits 0; nothing is delivered twice;
+- an impatient stop: a second signal cancels the sends in flight and still gives the claims
+  back, exit 0; nothing is lost (the restart delivers everything, once);
 - a crash: SIGKILL mid-batch, then a restart after the lease ran out: every reminder is
   delivered, and the only duplicates are sends that were in flight at the kill, carrying
   the same Message-ID as the first copy.
@@ -257,3 +259,36 @@ def test_sigkill_mid_batch_then_restart_delivers_everything_with_the_same_messag
         key = f"{msg['To'].addresses[0].addr_spec} {msg['X-Tracker-Key']}"
         per_recipient.setdefault(key, set()).add(str(msg["Message-ID"]))
     assert all(len(ids) == 1 for ids in per_recipient.values()), per_recipient
+
+
+def test_a_second_signal_stops_at_once_and_gives_the_claims_back(
+    tmp_path: Path,
+    smtp_server_factory: Callable[..., SmtpServer],
+    daemons: list[Daemon],
+) -> None:
+    # The server sits on every message for 20 s: a clean stop would wait for the batch.
+    handler = RecordingHandler(delay=20.0)
+    server = smtp_server_factory(handler=handler)
+    url, db = setup_db(tmp_path, server)
+    d = Daemon(tmp_path, url, FAKE_NOW, "impatient")
+    daemons.append(d)
+    wait_until("the batch being sent", lambda: any(r[1] == "sending" for r in rows(db)), d)
+    time.sleep(0.5)  # the first sends are on the wire
+    d.signal(signal.SIGINT)
+    time.sleep(0.3)
+    d.signal(signal.SIGINT)
+    assert d.wait(timeout=10) == 0, d.output()
+    assert "Dừng ngay" in d.output()
+    # Nothing is left claimed by the stopped worker; nothing was delivered.
+    assert {state for _, state, *_ in rows(db)} == {"planned"}
+    assert all(claimed is None for *_, claimed, _ in rows(db))
+    assert server.received == []
+
+    handler.delay = 0
+    again = Daemon(tmp_path, url, FAKE_NOW, "again")
+    daemons.append(again)
+    wait_until("every due reminder sent", lambda: all(r[1] == "sent" for r in rows(db)), again)
+    again.signal(signal.SIGTERM)
+    assert again.wait() == 0, again.output()
+    got = message_ids(server)
+    assert len(got) == len(set(got)) == len({r[4] for r in rows(db)})
