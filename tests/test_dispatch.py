@@ -26,17 +26,18 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from tests.smtp_server import SmtpServer, smtp_server, smtp_server_factory  # noqa: F401
-from tests.test_outbox import CFG, FOCAL, act, at, init, obligation_id, rows
+from tests.test_outbox import CFG, FOCAL, LOAD, act, at, init, obligation_id, rows
 from tracker.calendar.types import local_date
 from tracker.config.schema import ClusterConfig
 from tracker.db import migrate
 from tracker.db.engine import make_engine, session_scope
-from tracker.db.models import OutboxRow
+from tracker.db.models import CycleRow, OutboxRow
 from tracker.reminders import dispatch, outbox
 from tracker.reminders.compose import message_id
 from tracker.reminders.dispatch import TickReport
 from tracker.reminders.letters import build_letters
 from tracker.reminders.transport import MemoryTransport, SmtpTransport, Transport
+from tracker.service import cycles
 from tracker.service.cycles import all_cycles, load_context
 from tracker.workflow import Action
 
@@ -354,3 +355,28 @@ def test_the_tick_uses_the_given_time_only(store: Engine) -> None:
 def test_naive_now_is_refused(store: Engine) -> None:
     with pytest.raises(ValueError, match="aware"):
         tick(store, MemoryTransport(), datetime(2022, 6, 16, 9))
+
+
+def test_a_cycle_that_cannot_be_read_does_not_hold_up_the_others(store: Engine) -> None:
+    init(store)
+    with session_scope(store) as s:
+        cycles.init_cycle(
+            s, CFG, config_path="config/test.toml", year=2023, now=LOAD, operator="t", os_user="t"
+        )
+    june = at(2022, 6, 16)
+    with session_scope(store) as s:
+        outbox.plan_all(s, june)
+        # A snapshot an older program wrote, that this config schema no longer reads.
+        broken = s.exec(select(CycleRow).where(CycleRow.year == 2023)).one()
+        broken.config_json = '{"cluster": {"id": "cum-vung-cao"}}'
+        s.add(broken)
+    stuck = [r for r in rows(store, cycle_id=broken.id) if r.send_at <= june]
+    assert [r.kind for r in stuck] == ["leader_digest"]
+
+    memory = MemoryTransport()
+    report = tick(store, memory, june)
+    assert report.sent == 5 and len(memory.sent) == 5  # the 2022 cycle's letters
+    assert report.retried == 1
+    [row] = rows(store, id=stuck[0].id)
+    assert row.state == "planned" and row.last_error.startswith("letters: ")
+    assert row.next_attempt_at == june + timedelta(minutes=1)

@@ -184,10 +184,28 @@ async def _deliver(
 ) -> None:
     """Claimed rows → letters → sends → recorded outcomes, into `report`."""
     contexts, problems = await asyncio.to_thread(_load, engine, rows, lang)
-    letters = build_letters(
-        rows, contexts, today=local_date(now), now=now, problems=problems, lang=lang
-    )
+    letters: list[tuple[Letter, list[int]]] = []
+    for cycle_id in sorted({r.cycle_id for r in rows}):
+        mine = [r for r in rows if r.cycle_id == cycle_id]
+        try:
+            ctx = contexts[cycle_id]
+            letters += build_letters(
+                mine, {cycle_id: ctx}, today=local_date(now), now=now, problems=problems, lang=lang
+            )
+        except Exception as exc:
+            # One cycle whose letters cannot be built (a snapshot the config schema no
+            # longer reads, a bug) must not hold up the others: its rows back off like a
+            # failed send and end up failed, visible in `tracker outbox`.
+            log.exception("cycle %s: cannot build letters", cycle_id)
+            ids = [r.id for r in mine if r.id is not None]
+            error = f"letters: {type(exc).__name__}: {exc}"
+            retried, failed = await asyncio.to_thread(
+                outbox.mark_retry, engine, ids, worker=worker, now=now, error=error
+            )
+            report.retried += 1 if retried else 0
+            report.failed += 1 if failed and not retried else 0
     carried = {i for _, ids in letters for i in ids}
+    # (Rows of a cycle that failed above are no longer ours: this leaves them alone.)
     dropped = [r.id for r in rows if r.id is not None and r.id not in carried]
     if dropped:
         # Settled between planning and now: nothing to remind of.
@@ -212,7 +230,7 @@ async def _deliver(
         limit=limit,
         was_paused=was_paused,
     )
-    cfg_of = {r.id: contexts[r.cycle_id].cfg for r in rows}
+    cfg_of = {r.id: contexts[r.cycle_id].cfg for r in rows if r.cycle_id in contexts}
     outcomes = await asyncio.gather(
         *(sender.send(letter, ids, cfg_of[ids[0]]) for letter, ids in letters),
         return_exceptions=True,
@@ -272,11 +290,15 @@ def _load(
 
 
 def _contexts(session: Session, cycle_ids: Iterable[int]) -> dict[int, CycleContext]:
+    """The cycles' contexts; one whose snapshot cannot be read is left out (and logged)."""
     out: dict[int, CycleContext] = {}
     for cid in sorted(cycle_ids):
         row = session.get(CycleRow, cid)
         assert row is not None, f"outbox row of a missing cycle {cid}"  # a foreign key
-        out[cid] = load_context(session, row)
+        try:
+            out[cid] = load_context(session, row)
+        except Exception:
+            log.exception("cycle %s/%s: cannot read its config snapshot", row.cluster_id, row.year)
     return out
 
 
@@ -314,6 +336,7 @@ def _dry_run(engine: Engine, now: datetime, batch: int, lang: Lang) -> TickRepor
             report.paused = pause.reason_vi
         rows = outbox.due_rows(session, now, limit=batch)
         contexts = _contexts(session, {r.cycle_id for r in rows})
+        rows = [r for r in rows if r.cycle_id in contexts]  # the others are logged
         letters = build_letters(
             rows,
             contexts,

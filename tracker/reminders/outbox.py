@@ -124,14 +124,16 @@ def plan_all(session: Session, now: datetime) -> list[SyncReport]:
     _aware(now)
     reports: list[SyncReport] = []
     for row in all_cycles(session):
-        ctx = load_context(session, row)
+        assert row.id is not None
         try:
-            planned = plan_for(ctx, now)
+            # Reading the snapshot can fail too: one saved by an older version of the
+            # config schema.
+            planned = plan_for(load_context(session, row), now)
         except Exception as exc:
             log.exception("cycle %s/%s: planning failed", row.cluster_id, row.year)
-            reports.append(SyncReport(0, 0, 0, cycle_id=ctx.id, error=f"{exc}"))
+            reports.append(SyncReport(0, 0, 0, cycle_id=row.id, error=f"{exc}"))
             continue
-        reports.append(sync_plan(session, ctx.id, planned, now))
+        reports.append(sync_plan(session, row.id, planned, now))
     return reports
 
 
