@@ -791,3 +791,22 @@ def test_init_force_to_drop_a_member_with_history(loaded: Cli) -> None:
         assert "Đơn vị đã gỡ (lịch sử được giữ): nam-po" in out
         assert "nam-po" not in {r["member"] for r in loaded.json("--cycle", "2022")}
         assert "complete nam-po/half_year_report" in loaded.ok("history", "--member", "nam-po")
+
+
+def test_status_does_not_import_alembic_or_email_validator(loaded: Cli) -> None:
+    # The two were a quarter of `tracker status`'s start-up (bench/README.md): Alembic is
+    # for `init`, and the cycle's config snapshot was validated when it was loaded.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tracker", "--db", loaded.url, "status"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
+    assert "sqlalchemy" in imported and "tracker.service.views" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("alembic", "email_validator")}

@@ -503,3 +503,13 @@ def test_cli_missing_config_file(tmp_path: Path, runner: CliRunner) -> None:
     assert result.exit_code == 2
     assert "không tìm thấy tệp" in _one_error_line(result.stderr)
     assert not db.exists()
+
+
+def test_addresses_are_checked_and_normalised_like_pydantic_emailstr(tmp_path: Path) -> None:
+    path = tmp_path / "upper.toml"
+    path.write_text(
+        edited('email = "noivu.muongcha@example.vn"', 'email = "NoiVu.MuongCha@EXAMPLE.VN"'),
+        encoding="utf-8",
+    )
+    cfg = load_config(path)
+    assert cfg.member("muong-cha").contacts[0].email == "NoiVu.MuongCha@example.vn"

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from tracker.calendar.engine import CyclePlan, plan_cycle
 from tracker.calendar.workdays import WorkCalendar
-from tracker.config.schema import ClusterConfig, Milestone
+from tracker.config.schema import TRUSTED, ClusterConfig, Milestone
 from tracker.db.models import AuditEntry, ClusterRow, CycleRow, MemberRow, Obligation
 from tracker.errors import BadInputError, NotFoundError
 
@@ -26,7 +26,9 @@ def config_snapshot(cfg: ClusterConfig) -> str:
 
 
 def config_from_snapshot(text: str) -> ClusterConfig:
-    return ClusterConfig.model_validate_json(text)
+    # Validated when it was loaded from its file; every command reads it, so skip what is
+    # slow to re-check (e-mail addresses).
+    return ClusterConfig.model_validate_json(text, context=TRUSTED)
 
 
 @dataclass
