@@ -363,20 +363,25 @@ def test_a_cycle_that_cannot_be_read_does_not_hold_up_the_others(store: Engine) 
         cycles.init_cycle(
             s, CFG, config_path="config/test.toml", year=2023, now=LOAD, operator="t", os_user="t"
         )
-    june = at(2022, 6, 16)
+    # Mid-January 2023: both cycles are live (the 2023 one has begun, the 2022 one has its
+    # scoring month), so each has rows due.
+    when = at(2023, 1, 16)
     with session_scope(store) as s:
-        outbox.plan_all(s, june)
+        outbox.plan_all(s, when)
         # A snapshot an older program wrote, that this config schema no longer reads.
         broken = s.exec(select(CycleRow).where(CycleRow.year == 2023)).one()
         broken.config_json = '{"cluster": {"id": "cum-vung-cao"}}'
         s.add(broken)
-    stuck = [r for r in rows(store, cycle_id=broken.id) if r.send_at <= june]
+    stuck = [r for r in rows(store, cycle_id=broken.id) if r.send_at <= when]
     assert [r.kind for r in stuck] == ["leader_digest"]
 
     memory = MemoryTransport()
-    report = tick(store, memory, june)
-    assert report.sent == 5 and len(memory.sent) == 5  # the 2022 cycle's letters
+    report = tick(store, memory, when)
+    # The 2022 cycle's letters (catch-up digests to focal officers, heads, leader, province)
+    # all went out; only the broken cycle's row waits.
+    assert report.sent == len(memory.sent) == 11
+    assert all(f":{broken.id}:" not in str(m["X-Tracker-Key"]) for m in memory.sent)
     assert report.retried == 1
     [row] = rows(store, id=stuck[0].id)
     assert row.state == "planned" and row.last_error.startswith("letters: ")
-    assert row.next_attempt_at == june + timedelta(minutes=1)
+    assert row.next_attempt_at == when + timedelta(minutes=1)

@@ -16,9 +16,11 @@ from tracker.calendar.workdays import WorkCalendar
 from tracker.config import ClusterConfig, load_config, shipped_configs
 from tracker.config.schema import ReminderPolicy
 from tracker.reminders.planner import (
+    CLOSE_AFTER_DAYS,
     DIGEST_DAYS,
     ObligationView,
     PlannedReminder,
+    live_period,
     plan_reminders,
 )
 
@@ -553,3 +555,33 @@ def _with_state(ob: ObligationView, state: str) -> ObligationView:
     return ObligationView(
         ob.obligation_id, ob.cycle_id, ob.member_id, ob.milestone_id, state, ob.due
     )
+
+
+def test_a_past_cycle_loaded_to_look_at_sends_nothing() -> None:
+    # The 2022 cycle loaded in 2026 to be looked at: every deadline is years past.
+    cfg = load_config(shipped_configs()[0])
+    cal = WorkCalendar(cfg.holidays)
+    plan = plan_cycle(cfg, 2022, cal, {})
+    views = [
+        ObligationView(i, 1, m.id, "half_year_report", "open", plan.due("half_year_report", m.id))
+        for i, m in enumerate(cfg.members, start=1)
+    ]
+    now = datetime(2026, 11, 30, 9, tzinfo=TZ)
+    assert plan_reminders(cfg, 2022, 1, views, cal, leader_id="tua-chua", now=now) == []
+    assert live_period(2022, views)[1] == date(2022, 12, 31) + timedelta(days=CLOSE_AFTER_DAYS)
+
+
+def test_next_years_cycle_sends_no_leader_digest_before_its_year() -> None:
+    cfg = load_config(shipped_configs()[0])
+    cal = WorkCalendar(cfg.holidays)
+    plan = plan_cycle(cfg, 2023, cal, {})
+    views = [
+        ObligationView(
+            1, 2, "tua-chua", "half_year_report", "open", plan.due("half_year_report", "tua-chua")
+        )
+    ]
+    now = datetime(2022, 12, 28, 9, tzinfo=TZ)
+    planned = plan_reminders(cfg, 2023, 2, views, cal, leader_id="tua-chua", now=now)
+    digests = [r for r in planned if r.kind == "leader_digest"]
+    assert digests, "January 2023 digests are within the 14-day look-ahead"
+    assert all(r.send_at.date() >= date(2023, 1, 1) for r in digests)

@@ -48,6 +48,10 @@ REMINDED_STATES = frozenset({"open", "returned"})
 UNFINISHED_STATES = frozenset({"open", "returned", "submitted"})
 # Digests are re-planned on every tick, so a short look-ahead is enough.
 DIGEST_DAYS = 14
+# A cycle stays live this long after its last deadline: long enough for the whole overdue
+# and escalation ladder, short enough that a past year loaded only to be looked at (the 2022
+# cycle in 2026) sends nothing.
+CLOSE_AFTER_DAYS = 60
 SET_DATE_EVERY_DAYS = 7
 
 
@@ -121,6 +125,10 @@ def plan_reminders(
     time then key. Reminders whose time has passed are kept (see the module doc)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
+    opens, closes = live_period(year, obligations)
+    today = local_date(now)
+    if today > closes:
+        return []
     limit = now + timedelta(days=horizon_days)
     send_hour = cfg.mail.send_hour
     planned: dict[str, PlannedReminder] = {}
@@ -152,10 +160,11 @@ def plan_reminders(
                 )
 
     if any(ob.state in UNFINISHED_STATES for ob in obligations):
-        today = local_date(now)
         for i in range(DIGEST_DAYS):
             day = today + timedelta(days=i)
-            if not cal.is_working_day(day):
+            # Not before the cycle's year begins: the 2023 cycle, loaded in June 2022, must
+            # not send the leader a second digest every day.
+            if not opens <= day <= closes or not cal.is_working_day(day):
                 continue
             for rcpt in leader_recipients(cfg, leader_id):
                 add(
@@ -175,6 +184,19 @@ def plan_reminders(
                 )
 
     return sorted(planned.values(), key=lambda r: (r.send_at, r.key))
+
+
+def live_period(year: int, obligations: Iterable[ObligationView]) -> tuple[date, date]:
+    """The days a cycle sends reminders: from 1 January of its year until CLOSE_AFTER_DAYS
+    after its last known date (deadline or window end)."""
+    last = date(year, 12, 31)
+    for ob in obligations:
+        if ob.due is None:
+            continue
+        for d in (ob.due.date, ob.due.as_written, ob.due.window.end if ob.due.window else None):
+            if d is not None and d > last:
+                last = d
+    return date(year, 1, 1), last + timedelta(days=CLOSE_AFTER_DAYS)
 
 
 # -- per obligation ---------------------------------------------------------------------
