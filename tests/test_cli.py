@@ -810,3 +810,48 @@ def test_status_does_not_import_alembic_or_email_validator(loaded: Cli) -> None:
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if "|" in line}
     assert "sqlalchemy" in imported and "tracker.service.views" in imported
     assert not {m for m in imported if m.split(".")[0] in ("alembic", "email_validator")}
+
+
+def test_status_shows_a_paused_sender_and_failed_mail(loaded: Cli) -> None:
+    from sqlmodel import Session
+
+    from tracker.db.engine import make_engine
+    from tracker.db.models import OutboxPause, OutboxRow
+
+    clean = loaded.ok("status", "--at", "2022-06-01")
+    assert "TẠM DỪNG" not in clean and "⚠" not in clean
+    engine = make_engine(loaded.url)
+    june = datetime(2022, 6, 1, 8, tzinfo=TZ)
+    with Session(engine) as s:
+        s.add(
+            OutboxPause(
+                since=june,
+                retry_at=june,
+                reason_vi="máy chủ SMTP từ chối đăng nhập (535)",
+                reason_en="the SMTP server refused the login (535)",
+            )
+        )
+        s.add(
+            OutboxRow(
+                key="k1",
+                cycle_id=1,
+                kind="lead",
+                offset=0,
+                recipient_email="a@example.vn",
+                recipient_name="A",
+                recipient_role="focal",
+                send_at=june,
+                state="failed",
+                created_at=june,
+                updated_at=june,
+            )
+        )
+        s.commit()
+    engine.dispose()
+    out = loaded.ok("status", "--at", "2022-06-01")
+    assert "⚠ Việc gửi thư nhắc đang TẠM DỪNG: máy chủ SMTP từ chối đăng nhập (535)" in out
+    assert "Có 1 thư nhắc gửi không được: xem 'tracker outbox --state failed'" in out
+    out_en = loaded.ok("--lang", "en", "status", "--at", "2022-06-01")
+    assert "Sending reminders is PAUSED: the SMTP server refused the login (535)" in out_en
+    # JSON stays a plain list of obligations for scripts.
+    assert isinstance(loaded.json("--at", "2022-06-01"), list)

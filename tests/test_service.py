@@ -193,6 +193,23 @@ def test_a_named_next_leader_owns_the_pact_signing(engine: Engine) -> None:
     assert (LEADER_ID, "pact_signing") not in obs
 
 
+def test_a_new_leader_in_the_config_takes_over_the_leaders_obligations(engine: Engine) -> None:
+    init(engine)
+    schedule(engine, "summary_conference", date(2023, 3, 10), now=at(2022, 12, 1))
+    act(engine, LEADER_ID, "inspection_plan", Action.COMPLETE, now=at(2022, 9, 20))
+    init(engine, variant(CFG, lambda d: d["cycle"].update(leader="muong-cha")), now=at(2022, 12, 2))
+    obs = obligations(engine)
+    conference = obs[("muong-cha", "summary_conference")]
+    assert conference.active and conference.event_date == date(2023, 3, 10)
+    assert obs[("muong-cha", "inspection_plan")].state == "completed"
+    assert (LEADER_ID, "summary_conference") not in obs  # moved, not copied
+    # Its history moved with it; Tủa Chùa keeps its own member obligations.
+    assert obs[(LEADER_ID, "annual_report")].active
+    with session_scope(engine) as s:
+        hist = views.history(s, context(s), member="muong-cha")
+    assert any(h.milestone == "summary_conference" and h.action == "schedule" for h in hist)
+
+
 # ---------------------------------------------------------------- reloading a changed config
 
 NEW_MEMBER = {

@@ -264,12 +264,14 @@ def _status(settings: Settings, kw: dict[str, Any]) -> int:
         rows = views.status_rows(
             ctx, local_date(at), member=kw["member"], overdue_only=kw["overdue"]
         )
+        delivery = views.delivery_problems(session, settings.lang)
     if fmt == "json":
         render.status_json(rows)
     elif fmt == "csv":
         render.status_csv(rows)
     else:
         render.status_table(ctx, rows, local_date(at), settings.lang, color=sys.stdout.isatty())
+        render.problems(delivery, color=sys.stdout.isatty())
     if kw["check"] and any(r.standing.overdue for r in rows):
         return 1
     return 0

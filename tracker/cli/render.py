@@ -172,6 +172,11 @@ STATUS_FIELDS = (
 )
 
 
+def problems(lines: Sequence[str], *, color: bool) -> None:
+    for line in lines:
+        typer.echo(typer.style(f"⚠ {line}", fg="red", bold=True) if color else f"⚠ {line}")
+
+
 def status_json(rows: Sequence[StatusRow]) -> None:
     typer.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
 

@@ -278,6 +278,22 @@ def _sync_obligations(session: Session, ctx: CycleContext) -> tuple[list[str], l
             key = (member_id, ms.id)
             wanted.add(key)
             ob = existing.get(key)
+            if ob is None and ms.assignee != "members":
+                # The leader's work belongs to the office, not the unit: when the config
+                # names another leader, its rows (state, conference date, history) follow.
+                ob = next(
+                    (
+                        o
+                        for o in ctx.obligations
+                        if o.milestone_id == ms.id and o.active and o.assignee == ms.assignee
+                    ),
+                    None,
+                )
+                if ob is not None:
+                    added.append(f"{ob.member_id}→{member_id}/{ms.id}")
+                    del existing[(ob.member_id, ms.id)]
+                    ob.member_id = member_id
+                    existing[key] = ob
             if ob is None:
                 ob = Obligation(
                     cycle_id=ctx.id, member_id=member_id, milestone_id=ms.id, assignee=ms.assignee
