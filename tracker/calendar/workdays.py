@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import holidays
-
 from tracker.calendar.types import Policy, SkippedDay
 from tracker.config.schema import Holidays
 
@@ -52,6 +50,10 @@ class WorkCalendar:
         wanted = [y for y in (year - 1, year, year + 1) if 1 <= y <= 9999 and y not in self._loaded]
         if not wanted:
             return
+        # Imported on first use: `holidays` costs ~40 ms at start-up, and a status whose
+        # rules never consult working days should not pay for it.
+        import holidays
+
         vi = holidays.country_holidays(self._country, years=wanted, language="vi")
         en = holidays.country_holidays(self._country, years=wanted, language="en_US")
         for d in vi:
