@@ -31,7 +31,7 @@ from tracker.calendar.types import local_date
 from tracker.config.schema import ClusterConfig
 from tracker.db import migrate
 from tracker.db.engine import make_engine, session_scope
-from tracker.db.models import CycleRow, OutboxRow
+from tracker.db.models import CycleRow, Obligation, OutboxRow
 from tracker.reminders import dispatch, outbox
 from tracker.reminders.compose import message_id
 from tracker.reminders.dispatch import TickReport
@@ -385,3 +385,66 @@ def test_a_cycle_that_cannot_be_read_does_not_hold_up_the_others(store: Engine) 
     [row] = rows(store, id=stuck[0].id)
     assert row.state == "planned" and row.last_error.startswith("letters: ")
     assert row.next_attempt_at == when + timedelta(minutes=1)
+
+
+def _row(ob: int, kind: str, *, email: str, row_id: int, cycle_id: int = 1) -> OutboxRow:
+    return OutboxRow(
+        id=row_id,
+        key=f"{ob}:{kind}:{row_id}:2022-06-30:{email}",
+        cycle_id=cycle_id,
+        obligation_id=ob,
+        kind=kind,
+        offset=row_id,
+        due=None,
+        recipient_email=email,
+        recipient_name="Lường Văn Minh",
+        recipient_role="focal",
+        member_id="muong-cha",
+        send_at=at(2022, 7, 5, 8),
+        created_at=LOAD,
+        updated_at=LOAD,
+    )
+
+
+def test_letters_group_reminders_by_recipient_and_name_them_by_the_most_urgent(
+    store: Engine,
+) -> None:
+    cycle_id = init(store)
+    with session_scope(store) as s:
+        ctx = cycles.load_context(s, s.get_one(CycleRow, cycle_id))
+    half = obligation_id(store, "muong-cha", "half_year_report")
+    annual = obligation_id(store, "muong-cha", "annual_report")
+    mail = FOCAL["muong-cha"]
+    now = at(2022, 7, 5)
+
+    def build(*rs: OutboxRow) -> list[tuple[Any, list[int]]]:
+        return build_letters(list(rs), {cycle_id: ctx}, today=now.date(), now=now)
+
+    # Two reminders about one obligation: one item, named by the more urgent one.
+    [(letter, ids)] = build(
+        _row(half, "lead", email=mail, row_id=1), _row(half, "overdue", email=mail, row_id=2)
+    )
+    assert (letter.kind, len(letter.items), sorted(ids)) == ("overdue", 1, [1, 2])
+    [item] = letter.items
+    assert (item.days_left, item.overdue, item.article) == (-5, True, "Điều 7.1")
+    assert letter.key.startswith(f"letter:{cycle_id}:2022-07-05:{mail}:")
+    # Two obligations: a digest. The same rows always make the same key.
+    rows_ = (
+        _row(half, "overdue", email=mail, row_id=2),
+        _row(annual, "lead", email=mail, row_id=3),
+    )
+    [(digest, _)] = build(*rows_)
+    assert digest.kind == "digest" and [i.obligation_id for i in digest.items] == [half, annual]
+    assert build(*reversed(rows_))[0][0].key == digest.key
+    # A row already sent once in a letter goes out in that letter again.
+    again = _row(half, "overdue", email=mail, row_id=4)
+    again.letter_key = "letter:earlier"
+    assert [lt.key for lt, _ in build(again)] == ["letter:earlier"]
+    # A settled obligation is in no letter: the caller cancels its rows.
+    with session_scope(store) as s:
+        ob = s.get_one(Obligation, half)
+        ob.state = "completed"
+        s.add(ob)
+    with session_scope(store) as s:
+        ctx = cycles.load_context(s, s.get_one(CycleRow, cycle_id))
+    assert build(_row(half, "overdue", email=mail, row_id=2)) == []
