@@ -143,6 +143,7 @@ class Daemon:
                 now=clock.now(),
                 worker=self.opts.worker,
                 settings=self.opts.settings,
+                stop=self.stop,
             )
         except TrackerError as exc:
             # A busy or unreachable database, a bad setting: say it, try again next tick.
@@ -200,6 +201,9 @@ def run_daemon(db_url: str, *, lang: str = "vi") -> int:
         with session_scope(engine) as session:
             newest_cycle(session)  # fails with "run tracker init" when there is none
             loaded = [f"{c.cluster_id} {c.year}" for c in all_cycles(session)]
+            # A pause (SMTP login or TLS refused) tells the user to fix it and restart: a
+            # restart reads the credentials anew, so it tries again at once.
+            outbox.clear_pause(session)
         transport = transport_for(engine)
         opts = _Options(lang=lang, interval=interval, worker=worker_id(), settings=DEFAULTS)
         _setup_logging()

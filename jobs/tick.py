@@ -99,6 +99,7 @@ async def tick_once(
     worker: str,
     dry_run: bool = False,
     settings: TickSettings = DEFAULTS,
+    stop: asyncio.Event | None = None,
 ) -> TickReport:
     return await dispatch.tick(
         engine,
@@ -109,6 +110,7 @@ async def tick_once(
         batch=settings.batch,
         dry_run=dry_run,
         max_concurrency=settings.max_concurrency,
+        stop=stop,
     )
 
 

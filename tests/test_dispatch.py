@@ -448,3 +448,16 @@ def test_letters_group_reminders_by_recipient_and_name_them_by_the_most_urgent(
     with session_scope(store) as s:
         ctx = cycles.load_context(s, s.get_one(CycleRow, cycle_id))
     assert build(_row(half, "overdue", email=mail, row_id=2)) == []
+
+
+def test_a_stopping_daemon_starts_no_new_send_and_gives_the_rows_back(store: Engine) -> None:
+    init(store)
+    stop = asyncio.Event()
+    stop.set()  # the signal arrived before the sends began
+    memory = MemoryTransport()
+    report = tick(store, memory, DEC_8, stop=stop)
+    assert memory.sent == [] and report.sent == 0
+    # Nothing is left claimed: the next run sends them, once.
+    assert not [r for r in rows(store) if r.state == "sending"]
+    again = tick(store, memory, DEC_8, worker="B")
+    assert again.sent > 0 and len(memory.sent) == again.sent

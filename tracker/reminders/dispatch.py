@@ -118,9 +118,11 @@ async def tick(
     dry_run: bool = False,
     max_concurrency: int = 4,
     lang: Lang = "vi",
+    stop: asyncio.Event | None = None,
 ) -> TickReport:
     """Plan, then send what is due at `now` through `transport`, as `worker` (unique per
-    process). `dry_run`: work out what would go out, write nothing, send nothing."""
+    process). `dry_run`: work out what would go out, write nothing, send nothing. Once
+    `stop` is set no new send starts; letters not started are given back for later."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if dry_run:
@@ -152,6 +154,7 @@ async def tick(
             limit=max(1, max_concurrency),
             was_paused=pause is not None,
             lang=lang,
+            stop=stop,
         )
     except Exception:
         # A bug or a database that went away mid-tick: give back what was not recorded
@@ -181,6 +184,7 @@ async def _deliver(
     limit: int,
     was_paused: bool,
     lang: Lang,
+    stop: asyncio.Event | None = None,
 ) -> None:
     """Claimed rows → letters → sends → recorded outcomes, into `report`."""
     contexts, problems = await asyncio.to_thread(_load, engine, rows, lang)
@@ -229,6 +233,7 @@ async def _deliver(
         budget=budget,
         limit=limit,
         was_paused=was_paused,
+        stop=stop,
     )
     cfg_of = {r.id: contexts[r.cycle_id].cfg for r in rows if r.cycle_id in contexts}
     outcomes = await asyncio.gather(
@@ -370,8 +375,10 @@ class _Sender:
         budget: float,
         limit: int,
         was_paused: bool,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self.engine = engine
+        self.stop = stop
         self.transport = transport
         self.now = now
         self.worker = worker
@@ -385,6 +392,9 @@ class _Sender:
         async with self.slots:
             if self.pause is not None:
                 return await self._release(letter, ids, self.pause.vi)
+            if self.stop is not None and self.stop.is_set():
+                # The daemon is stopping: finish what is on the wire, start nothing new.
+                return await self._release(letter, ids, "đang dừng, sẽ gửi khi chạy lại")
             if asyncio.get_running_loop().time() - self.started > self.budget:
                 return await self._release(
                     letter, ids, "hết thời gian của lượt gửi này, sẽ gửi ở lượt sau"

@@ -148,7 +148,9 @@ class SmtpTransport:
         return f"{host}:{self.port}"
 
     def _classify(self, exc: Exception, phase: Phase) -> DeliveryError:
-        secrets = tuple(s for s in (self._username, self._password) if s)
+        # Only the password is secret; blanking the user name would also blank ordinary
+        # words in messages ("tracker run" for a user named "tracker").
+        secrets = tuple(s for s in (self._password,) if s)
         return classify(exc, phase, self._where(), secrets)
 
     async def _borrow(self) -> aiosmtplib.SMTP:
