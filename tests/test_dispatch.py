@@ -461,3 +461,15 @@ def test_a_stopping_daemon_starts_no_new_send_and_gives_the_rows_back(store: Eng
     assert not [r for r in rows(store) if r.state == "sending"]
     again = tick(store, memory, DEC_8, worker="B")
     assert again.sent > 0 and len(memory.sent) == again.sent
+
+
+def test_the_leader_is_shown_how_to_set_the_conference_date(store: Engine) -> None:
+    init(store)
+    memory = MemoryTransport()
+    report = tick(store, memory, at(2022, 12, 1))  # set_date_from = 1/12/Y
+    assert report.sent > 0
+    to_leader = [m for m in memory.sent if LEADER_EMAIL in str(m["To"])]
+    assert to_leader
+    assert any("tracker schedule summary_conference YYYY-MM-DD" in text_of(m) for m in to_leader), [
+        text_of(m) for m in to_leader
+    ]

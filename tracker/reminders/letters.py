@@ -256,6 +256,10 @@ class _Cycle:
             overdue=ob.state in REMINDED_STATES and days_left is not None and days_left < 0,
             unscheduled=due.date is None,
             completed_on=ob.completed_on if ob.state == "completed" else None,
+            # An event the leader still has to date (the conference, Điều 7.7): the
+            # letter shows the `tracker schedule` command. Per-member visits are dated
+            # member by member and need --member, so they are not offered the short form.
+            needs_date=due.scheduled is False and due.member_id is None,
         )
 
     def _member_name(self, member_id: str) -> str:
