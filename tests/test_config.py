@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 
 from tracker.cli.app import app
 from tracker.config import load_config, shipped_configs
+from tracker.config.loader import parse_config
 from tracker.config.schema import RelativeRule
 from tracker.errors import ConfigError
 from tracker.paths import config_dir
@@ -513,3 +515,73 @@ def test_addresses_are_checked_and_normalised_like_pydantic_emailstr(tmp_path: P
     )
     cfg = load_config(path)
     assert cfg.member("muong-cha").contacts[0].email == "NoiVu.MuongCha@example.vn"
+
+
+def test_review_gaps_are_refused_with_their_key(tmp_path: Path) -> None:
+    # A duplicate operator id (resolve_actor would silently take the first).
+    twice = edited(
+        'id = "nam-po"\nname = "Phòng Nội vụ huyện Nậm Pồ"',
+        'id = "muong-nhe"\nname = "Phòng Nội vụ huyện Nậm Pồ"',
+    )
+    at(refused_text(tmp_path, twice), "operators[4].id")
+    # A window that ends before it starts.
+    backwards = edited('start = "1/10/Y", end = "30/11/Y"', 'start = "30/11/Y", end = "1/10/Y"')
+    assert (
+        "before it starts" in at(refused_text(tmp_path, backwards), "milestones[4].rule.within")[1]
+    )
+    # A line break in a deliverable would end up in an e-mail.
+    newline = edited(
+        'deliverable = "Gửi báo cáo sơ kết 6 tháng về Trưởng cụm"',
+        'deliverable = "Gửi báo cáo\\nBcc: x@example.vn"',
+    )
+    at(refused_text(tmp_path, newline), "milestones[0].deliverable")
+
+
+def test_mail_language_is_vietnamese_unless_set() -> None:
+    assert load_config(SHIPPED).mail.lang == "vi"
+    cfg = parse_config(
+        tomllib.loads(edited('digest = "daily"', 'digest = "daily"\nlang = "en"')), "x"
+    )
+    assert cfg.mail.lang == "en"
+
+
+def test_cli_init_refuses_a_rule_that_cannot_be_dated_in_that_year(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    leap = tmp_path / "leap.toml"
+    leap.write_text(edited('date = "30/6/Y"', 'date = "29/2/Y"'), "utf-8")
+    db = tmp_path / "t.db"
+    ok = runner.invoke(
+        app, ["--db", f"sqlite:///{db}", "--config", str(leap), "init", "--cycle", "2024"]
+    )
+    assert ok.exit_code == 0, ok.output  # 2024 is a leap year
+    result = runner.invoke(
+        app, ["--db", f"sqlite:///{db}", "--config", str(leap), "init", "--cycle", "2022"]
+    )
+    assert result.exit_code == 2
+    assert "29/2" in _one_error_line(result.stderr)
+    status = runner.invoke(app, ["--db", f"sqlite:///{db}", "status", "--cycle", "2022"])
+    assert status.exit_code == 2  # the 2022 cycle was not written
+    assert "2022" in _one_error_line(status.stderr)
+
+
+def test_cli_init_with_a_bad_cycle_creates_no_database(tmp_path: Path, runner: CliRunner) -> None:
+    db = tmp_path / "t.db"
+    result = runner.invoke(app, ["--db", f"sqlite:///{db}", "init", "--cycle", "1999"])
+    assert result.exit_code == 2
+    _one_error_line(result.stderr)
+    assert not db.exists()
+
+
+def test_a_database_from_a_newer_tracker_gets_one_clear_line(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    db = tmp_path / "t.db"
+    url = f"sqlite:///{db}"
+    assert runner.invoke(app, ["--db", url, "init", "--cycle", "2022"]).exit_code == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+    for args in (["status", "--cycle", "2022"], ["init", "--cycle", "2022"]):
+        result = runner.invoke(app, ["--db", url, *args])
+        assert result.exit_code == 2, result.output
+        assert "phiên bản tracker mới hơn" in _one_error_line(result.stderr)

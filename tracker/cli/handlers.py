@@ -175,6 +175,7 @@ def _check_schema(engine: Engine) -> None:
     if rev is None:
         raise _not_set_up(mask_url(engine.url))
     if rev != migrate.head_revision():
+        migrate.check_known(engine)  # a newer tracker's database: say so, not "run init"
         raise BadInputError(
             "Cơ sở dữ liệu dùng lược đồ cũ. Chạy 'tracker init' để nâng cấp.",
             "The database has an older schema. Run 'tracker init' to upgrade it.",
@@ -222,13 +223,15 @@ def _init(settings: Settings, kw: dict[str, Any]) -> int:
     ]
     from tracker.db import migrate
 
+    # A bad --cycle is refused before a database file is created.
+    wanted = parse_cycle(kw["cycle"], local_date(at))
     engine = _engine(settings)
     try:
         migrate.upgrade(engine)
         with session_scope(engine) as session:
             reports = []
             for path, cfg in loaded:
-                year = parse_cycle(kw["cycle"], local_date(at)) or cfg.cycle.year
+                year = wanted or cfg.cycle.year
                 reports.append(
                     cycles.init_cycle(
                         session,

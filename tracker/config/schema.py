@@ -144,6 +144,14 @@ class WindowRule(_Model):
 
     _parse = field_validator("start", "end", mode="before")(_day)
 
+    @model_validator(mode="after")
+    def _ordered(self) -> WindowRule:
+        first = (self.start.year_offset, self.start.month, self.start.day)
+        last = (self.end.year_offset, self.end.month, self.end.day)
+        if last < first:
+            raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
+        return self
+
 
 class MonthRule(_Model):
     """A whole month, e.g. `1/Y+1` = January of the next year (Điều 7.6)."""
@@ -249,7 +257,9 @@ class Milestone(_Model):
     set_date_from: DayOfYear | None = None
 
     _parse = field_validator("set_date_from", mode="before")(_day)
-    _nl = field_validator("name", "name_en", "article")(_no_newlines)
+    _nl = field_validator("name", "name_en", "article", "deliverable", "deliverable_en")(
+        _no_newlines
+    )
 
 
 class Contact(_Model):
@@ -287,6 +297,11 @@ class Operator(_Model):
 
     _nl = field_validator("name")(_no_newlines)
 
+    @field_validator("os_users")
+    @classmethod
+    def _os_users(cls, v: list[str]) -> list[str]:
+        return [_no_newlines(u) for u in v]
+
 
 class Province(_Model):
     name: SafeStr
@@ -320,8 +335,11 @@ class Mail(_Model):
     security: Literal["starttls", "tls", "plain"] = "starttls"
     send_hour: int = Field(default=8, ge=0, le=23)
     digest: Literal["daily", "per_item"] = "daily"
+    # The language of the e-mails (templates/emails/<lang>/); Vietnamese unless the
+    # cluster's recipients read English.
+    lang: Literal["vi", "en"] = "vi"
 
-    _nl = field_validator("from_name")(_no_newlines)
+    _nl = field_validator("from_name", "directory", "smtp_host")(_no_newlines)
 
 
 class Cluster(_Model):
@@ -332,7 +350,7 @@ class Cluster(_Model):
     timezone: Literal["Asia/Ho_Chi_Minh"] = "Asia/Ho_Chi_Minh"
     regulation: str = ""
 
-    _nl = field_validator("name", "name_en", "province")(_no_newlines)
+    _nl = field_validator("name", "name_en", "province", "regulation")(_no_newlines)
 
 
 class Cycle(_Model):
@@ -362,6 +380,7 @@ class ClusterConfig(_Model):
         for key, kind_vi, kind_en, ids in (
             ("members", "đơn vị", "member", members),
             ("milestones", "mốc", "milestone", milestones),
+            ("operators", "người dùng", "operator", [op.id for op in self.operators]),
         ):
             for i, x in enumerate(ids):
                 if x in ids[:i]:

@@ -23,9 +23,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, text
 
 from tracker.db.engine import make_engine
+from tracker.errors import BadInputError, TrackerError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -79,6 +81,8 @@ def upgrade(
             with conn.begin():
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_UPGRADE_LOCK})
+                if not _known(conn, script_location):
+                    raise _newer_schema()
                 command.upgrade(alembic_config(conn, script_location), revision)
                 if sqlite:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
@@ -112,3 +116,31 @@ def new_revision(scratch_url: str, message: str, *, script_location: Path = MIGR
     for args in (["check", "--fix", "--quiet"], ["format", "--quiet"]):
         subprocess.run([sys.executable, "-m", "ruff", *args, str(path)], check=False)
     return path
+
+
+def _known(conn: Connection, script_location: Path) -> bool:
+    """Whether the database's revision is one of ours (or it has none yet)."""
+    current = MigrationContext.configure(conn).get_current_revision()
+    if current is None:
+        return True
+    script = ScriptDirectory.from_config(alembic_config(script_location=script_location))
+    try:
+        return script.get_revision(current) is not None
+    except CommandError:
+        return False
+
+
+def _newer_schema() -> TrackerError:
+    return BadInputError(
+        "Cơ sở dữ liệu được tạo bởi phiên bản tracker mới hơn bản đang chạy. Cài bản tracker"
+        " mới nhất rồi chạy lại (không hạ cấp cơ sở dữ liệu).",
+        "The database was created by a newer tracker than this one. Install the newest"
+        " tracker and run again (the database is not downgraded).",
+    )
+
+
+def check_known(engine: Engine) -> None:
+    """Raise a one-line error when the database was migrated by a newer tracker."""
+    with engine.connect() as conn:
+        if not _known(conn, MIGRATIONS_DIR):
+            raise _newer_schema()

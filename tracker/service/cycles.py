@@ -10,12 +10,12 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from sqlmodel import Session, col, select
 
 from tracker.calendar.engine import CyclePlan, plan_cycle
-from tracker.calendar.workdays import WorkCalendar
+from tracker.calendar.workdays import WorkCalendar, shared_calendar
 from tracker.config.schema import TRUSTED, ClusterConfig, Milestone
 from tracker.db.models import AuditEntry, ClusterRow, CycleRow, MemberRow, Obligation
 from tracker.errors import BadInputError, NotFoundError
@@ -26,8 +26,17 @@ def config_snapshot(cfg: ClusterConfig) -> str:
 
 
 def config_from_snapshot(text: str) -> ClusterConfig:
-    # Validated when it was loaded from its file; every command reads it, so skip what is
-    # slow to re-check (e-mail addresses).
+    """The config a cycle keeps, parsed once per process for the same text: the daemon and
+    `tracker simulate` read every cycle's snapshot on every tick. The models are frozen, so
+    callers can share one instance."""
+    return _parse_snapshot(text)
+
+
+@lru_cache(maxsize=8)
+def _parse_snapshot(text: str) -> ClusterConfig:
+    # Validated when it was loaded from its file, so skip what is slow to re-check (e-mail
+    # addresses). Validated, not model_construct'ed: nested models, dates and defaults
+    # come out exactly as from the file.
     return ClusterConfig.model_validate_json(text, context=TRUSTED)
 
 
@@ -50,7 +59,7 @@ class CycleContext:
 
     @cached_property
     def calendar(self) -> WorkCalendar:
-        return WorkCalendar(self.cfg.holidays)
+        return shared_calendar(self.cfg.holidays)
 
     def events(self) -> dict[tuple[str, str | None], date]:
         """Dates the leader set: the conference (shared) and each member's visit."""
@@ -218,6 +227,9 @@ def init_cycle(
     session.add(row)
     session.flush()
     ctx = load_context(session, row)
+    # Every rule must be datable in this year (29/2 in a non-leap year is not): refuse
+    # here, inside the caller's transaction, rather than break every later command.
+    ctx.plan()
 
     removed = _sync_members(session, ctx, force=force)
     added, retired = _sync_obligations(session, ctx)
