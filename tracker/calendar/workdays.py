@@ -9,11 +9,15 @@ Art. 148(5) then ends the time limit at the end of the next working day. Whether
 follows that is the config's choice (`policy`), applied by `apply_policy`.
 
 Pure: no clock, no I/O. Lookups are cached per year, because the planner asks about the
-same days many times over a cycle.
+same days many times over a cycle; `shared_calendar` keeps one WorkCalendar per holiday
+settings for the whole process, so the daemon's and `tracker simulate`'s ticks do not build
+the holiday tables again each time.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import date, timedelta
 
 from tracker.calendar.types import Policy, SkippedDay
@@ -41,25 +45,33 @@ class WorkCalendar:
         self._holiday_names: dict[date, tuple[str, str]] = {}
         self._make_up_pkg: set[date] = set()
         self._reason_cache: dict[date, tuple[str, str] | None] = {}
+        # One instance may be shared between the daemon's threads (shared_calendar): a year
+        # is loaded once, and `_loaded` is only marked once its data is in place.
+        self._load_lock = threading.Lock()
 
     # -- holiday data ------------------------------------------------------------------
 
     def _load(self, year: int) -> None:
         # A make-up Saturday can belong to the next year's holiday (27/12/2014 made up for
         # 2/1/2015), so a year's answer needs the following year's data too.
-        wanted = [y for y in (year - 1, year, year + 1) if 1 <= y <= 9999 and y not in self._loaded]
-        if not wanted:
+        if year in self._loaded and year - 1 in self._loaded and year + 1 in self._loaded:
             return
-        # Imported on first use: `holidays` costs ~40 ms at start-up, and a status whose
-        # rules never consult working days should not pay for it.
-        import holidays
+        with self._load_lock:
+            wanted = [
+                y for y in (year - 1, year, year + 1) if 1 <= y <= 9999 and y not in self._loaded
+            ]
+            if not wanted:
+                return
+            # Imported on first use: `holidays` costs ~40 ms at start-up, and a status whose
+            # rules never consult working days should not pay for it.
+            import holidays
 
-        vi = holidays.country_holidays(self._country, years=wanted, language="vi")
-        en = holidays.country_holidays(self._country, years=wanted, language="en_US")
-        for d in vi:
-            self._holiday_names[d] = ("; ".join(vi.get_list(d)), "; ".join(en.get_list(d)))
-        self._make_up_pkg.update(getattr(vi, "weekend_workdays", ()))
-        self._loaded.update(wanted)
+            vi = holidays.country_holidays(self._country, years=wanted, language="vi")
+            en = holidays.country_holidays(self._country, years=wanted, language="en_US")
+            for d in vi:
+                self._holiday_names[d] = ("; ".join(vi.get_list(d)), "; ".join(en.get_list(d)))
+            self._make_up_pkg.update(getattr(vi, "weekend_workdays", ()))
+            self._loaded.update(wanted)
 
     def holiday_name(self, d: date) -> tuple[str, str] | None:
         """The public holiday's (vi, en) name on `d`, or None."""
@@ -94,7 +106,12 @@ class WorkCalendar:
         return None
 
     def is_working_day(self, d: date) -> bool:
-        return self.day_off_reason(d) is None
+        # The planner asks this about a million times over a simulated cycle: the cached
+        # answer without a second call.
+        try:
+            return self._reason_cache[d] is None
+        except KeyError:
+            return self.day_off_reason(d) is None
 
     def next_working_day(self, d: date) -> date:
         """`d` itself when it is a working day, else the first working day after it."""
@@ -159,6 +176,30 @@ class WorkCalendar:
             assert reason is not None  # only days off lie between d and the working day
             skipped.append(SkippedDay(day, reason[0], reason[1]))
         return target, tuple(skipped)
+
+
+# A process sees one or two clusters' settings (a cycle and the next); a few more is slack.
+_SHARED_MAX = 8
+_shared: OrderedDict[tuple[str, frozenset[date], frozenset[date]], WorkCalendar] = OrderedDict()
+_shared_lock = threading.Lock()
+
+
+def shared_calendar(cfg: Holidays) -> WorkCalendar:
+    """The process's WorkCalendar for these holiday settings, built on first use.
+
+    A WorkCalendar only caches answers that follow from its settings (country, extra days
+    off, make-up days; not `default_policy`, which it does not read), so one instance
+    serves every config with the same settings, from any thread."""
+    key = (cfg.country, frozenset(cfg.extra_days_off), frozenset(cfg.make_up_working_days))
+    with _shared_lock:
+        cal = _shared.get(key)
+        if cal is None:
+            cal = _shared[key] = WorkCalendar(cfg)
+            if len(_shared) > _SHARED_MAX:
+                _shared.popitem(last=False)
+        else:
+            _shared.move_to_end(key)
+        return cal
 
 
 def _days(first: date, last: date) -> list[date]:
