@@ -48,7 +48,14 @@ def worker_id() -> str:
 
 
 def open_store(db_url: str) -> Engine:
-    """An Engine on a database that `tracker init` has set up at the newest schema."""
+    """An Engine on a database that `tracker init` has set up at the newest schema.
+
+    A SQLite file that does not exist is refused before connecting, with the message the
+    other commands give: connecting would leave an empty database file behind."""
+    from tracker.cli.handlers import _missing_sqlite_file, _not_set_up
+
+    if _missing_sqlite_file(db_url):
+        raise _not_set_up(mask_url(db_url))
     engine = make_engine(db_url)
     try:
         rev = migrate.current_revision(engine)

@@ -304,3 +304,27 @@ def test_run_refuses_a_bad_tick_interval(filedb: tuple[str, Path, Path], runner:
     result = runner.invoke(app, ["--db", url, "run"], env={"TRACKER_TICK_SECONDS": "600"})
     assert result.exit_code == 2
     assert "TRACKER_TICK_SECONDS" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["outbox"],
+        ["remind", "--at", "2022-06-16"],
+        ["remind", "--dry-run", "--at", "2022-06-16"],
+        ["run"],
+        ["simulate", "--from", "2022-06-16", "--to", "2022-06-16"],
+        ["outbox", "retry", "1"],
+    ],
+)
+def test_a_command_on_a_missing_database_says_run_init_and_creates_nothing(
+    tmp_path: Path, runner: CliRunner, args: list[str]
+) -> None:
+    db = tmp_path / "nothing-here.db"
+    result = runner.invoke(app, ["--db", f"sqlite:///{db}", *args])
+    assert result.exit_code == 2, result.output + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "chưa được khởi tạo" in lines[0] and "tracker init" in lines[0]
+    assert "no such table" not in result.stderr
+    assert not db.exists(), "no empty database file left behind"
+    assert list(tmp_path.iterdir()) == []
