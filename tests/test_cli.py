@@ -371,10 +371,10 @@ def test_the_life_of_an_annual_report(loaded: Cli) -> None:
     assert [m[0] for m in moves] == ["submit", "return", "submit", "complete", "reopen", "waive"]
     first = history[0]
     assert first.startswith("2022-12-23T09:00:00+07:00 muong-cha (")
-    assert "open→submitted" in first and "Số: 123/BC-UBND" in first and "on 2022-12-22" in first
+    assert "open→submitted" in first and "Số: 123/BC-UBND" in first and "ngày 22/12/2022" in first
     assert "Gửi qua hệ thống văn bản điện tử" in first
     assert "Thiếu biểu 3" in history[1] and "truong-cum" in history[1]
-    assert "on 2022-12-27" in history[3]
+    assert "ngày 27/12/2022" in history[3]
     assert "Đơn vị sáp nhập" in shown and "Tình trạng: Miễn" in shown
 
 
@@ -615,7 +615,7 @@ def test_history(loaded: Cli) -> None:
         loaded.ok("--as", "truong-cum", "complete", "half_year_report", "--member", "muong-nhe")
         out = loaded.ok("history").splitlines()
         mine = loaded.ok("history", "--member", "muong-cha")
-    assert out[0].startswith("2022-03-01T09:00:00+07:00 - (") and " init (cycle)" in out[0]
+    assert out[0].startswith("2022-03-01T09:00:00+07:00 - (") and " init (cả chu kỳ)" in out[0]
     assert "truong-cum" in out[1] and "complete muong-nhe/half_year_report open→completed" in out[1]
     assert mine.strip() == "Chưa có thay đổi nào."
 

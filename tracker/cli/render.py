@@ -296,7 +296,7 @@ def detail(d: Detail, lang: str) -> None:
     if not d.history:
         typer.echo(_t(lang, "  (chưa có thay đổi)", "  (no changes yet)"))
     for h in d.history:
-        typer.echo("  " + _history_line(h))
+        typer.echo("  " + _history_line(h, lang))
 
 
 # ---------------------------------------------------------------- actions
@@ -425,10 +425,11 @@ def calendar(ctx: CycleContext, dues: Sequence[DueDate], lang: str) -> None:
         typer.echo(line)
 
 
-def _history_line(h: HistoryRow) -> str:
-    what = f"{h.member}/{h.milestone}" if h.member else "(cycle)"
+def _history_line(h: HistoryRow, lang: str) -> str:
+    what = f"{h.member}/{h.milestone}" if h.member else _t(lang, "(cả chu kỳ)", "(cycle)")
     move = f" {h.from_state or '·'}→{h.to_state}" if h.to_state else ""
-    extras = [x for x in (h.note, h.ref, f"on {h.on_date.isoformat()}" if h.on_date else "") if x]
+    on = _t(lang, f"ngày {_d(h.on_date, lang)}", f"on {_d(h.on_date, lang)}") if h.on_date else ""
+    extras = [x for x in (h.note, h.ref, on) if x]
     tail = f" — {'; '.join(extras)}" if extras else ""
     return f"{h.at} {h.operator} ({h.os_user}) {h.action} {what}{move}{tail}"
 
@@ -437,4 +438,4 @@ def history(rows: Sequence[HistoryRow], lang: str) -> None:
     if not rows:
         typer.echo(_t(lang, "Chưa có thay đổi nào.", "No changes yet."))
     for h in rows:
-        typer.echo(_history_line(h))
+        typer.echo(_history_line(h, lang))

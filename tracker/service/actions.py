@@ -83,6 +83,11 @@ def act(
     on: date | None = None,
 ) -> Obligation:
     today = local_date(now)
+    if on is not None and on.year < 2000:
+        raise BadInputError(
+            f"--on {on.isoformat()} quá xa trong quá khứ; ghi ngày việc đã diễn ra.",
+            f"--on {on.isoformat()} is too far in the past; give the day it happened.",
+        )
     if on is not None and on > today:
         raise BadInputError(
             f"--on {on.isoformat()} là ngày trong tương lai; ghi ngày việc đã diễn ra (≤ hôm nay).",
