@@ -173,6 +173,34 @@ def test_remind_without_at_uses_the_pinned_clock(
     assert len(list((mail / "new").glob("*.eml"))) >= 5
 
 
+def test_remind_refuses_a_future_at_unless_it_is_a_dry_run(
+    filedb: tuple[str, Path, Path], runner: CliRunner
+) -> None:
+    url, db, mail = filedb
+    before = dump(db)
+    pinned = {"TRACKER_FAKE_NOW": "2022-06-16T08:00:00+07:00"}
+    for lang, words in (("vi", "tương lai"), ("en", "future")):
+        result = runner.invoke(
+            app, ["--db", url, "--lang", lang, "remind", "--at", "2022-06-20"], env=pinned
+        )
+        assert result.exit_code == 2, result.output + result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0] and "--dry-run" in lines[0], lines
+        assert result.stdout == ""
+    assert dump(db) == before and not mail.exists()
+
+    # A dry run may look ahead; it writes nothing either.
+    ahead = runner.invoke(
+        app, ["--db", url, "remind", "--dry-run", "--at", "2022-06-20"], env=pinned
+    )
+    assert ahead.exit_code == 0, ahead.output + ahead.stderr
+    assert dump(db) == before
+    # The past and the present are fine.
+    now = runner.invoke(app, ["--db", url, "remind", "--at", "2022-06-16T08:00"], env=pinned)
+    assert now.exit_code == 0, now.output + now.stderr
+    assert list((mail / "new").glob("*.eml"))
+
+
 # ---------------------------------------------------------------- outbox
 
 

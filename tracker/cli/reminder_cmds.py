@@ -1,8 +1,8 @@
 """The reminder commands: `run`, `remind`, `simulate`, `outbox` (issue 3 §4).
 
-Registered with tracker.cli.handlers' `@handler` (handlers.py imports this module at its
-end). Like the other handlers they read the clock and open the store; the work is in jobs/
-and tracker.reminders.
+Registered with tracker.cli.handlers' `@handler` when `handlers.dispatch` first meets one of
+these commands (the other commands never import this module). Like the other handlers they
+read the clock and open the store; the work is in jobs/ and tracker.reminders.
 """
 
 from __future__ import annotations
@@ -74,8 +74,19 @@ def _remind(settings: Settings, kw: dict[str, Any]) -> int:
 
     at = parse_at(kw["at"]) if kw["at"] else None
     dry_run: bool = kw["dry_run"]
-    report = run_once(_db(settings), at, dry_run)
     lang = settings.lang
+    if at is not None and not dry_run and at > clock.now():
+        # A real tick in the future sends that day's letters now, dated then, and cancels
+        # every reminder the plan of that day no longer wants: only a dry run may look ahead.
+        raise BadInputError(
+            f"--at {_stamp(at, 'vi')} ở tương lai: một lượt thật sẽ gửi thư trước ngày và huỷ"
+            " các nhắc việc chưa tới hạn. Thêm --dry-run để xem trước, hoặc bỏ --at để chạy"
+            " ngay.",
+            f"--at {_stamp(at, 'en')} is in the future: a real tick would send letters early"
+            " and cancel reminders not yet due. Add --dry-run to preview, or drop --at to run"
+            " now.",
+        )
+    report = run_once(_db(settings), at, dry_run)
     if dry_run:
         typer.echo(
             _t(
