@@ -234,6 +234,36 @@ def test_dry_run_shows_what_would_go_out_and_writes_nothing(store: Engine) -> No
     assert {r.id: r.state for r in rows(store)} == states
 
 
+@pytest.mark.parametrize(("mail_lang", "cli_lang"), [("en", "vi"), ("vi", "en")])
+def test_letters_are_written_in_the_configs_mail_language(
+    store: Engine, mail_lang: str, cli_lang: str
+) -> None:
+    """`[mail] lang` chooses the letters' language; the CLI's --lang (the tick's `lang`,
+    for its report lines) does not."""
+    cfg = CFG.model_copy(update={"mail": CFG.mail.model_copy(update={"lang": mail_lang})})
+    up_to_date(store, cfg)
+    with session_scope(store) as s:  # a refused message: the leader's digest says so
+        victim = s.exec(select(OutboxRow).where(col(OutboxRow.state) == "sent")).first()
+        assert victim is not None
+        victim.state, victim.last_error = "failed", "550 5.1.1 user unknown"
+        s.add(victim)
+    memory = MemoryTransport()
+    report = tick(store, memory, DEC_9, lang=cli_lang)
+    assert report.sent == len(memory.sent) > len(MEMBERS)
+    english = mail_lang == "en"
+    for msg in memory.sent:
+        subject, text = str(msg["Subject"]), text_of(msg)
+        assert text.startswith("Dear " if english else "Kính gửi"), text[:80]
+        if msg["X-Tracker-Kind"] != "leader_digest":
+            assert ("Annual report" in text) == english, subject
+            assert ("Báo cáo tổng kết năm" in text) != english, subject
+            assert ("To do on" in subject) == english, subject
+    [lead] = [m for m in memory.sent if to_addr(m) == LEADER_EMAIL]
+    assert ("Cluster status on" in str(lead["Subject"])) == english
+    assert ("could not be delivered" in text_of(lead)) == english
+    assert ("không gửi được" in text_of(lead)) != english
+
+
 # -- catch-up after downtime ------------------------------------------------------------
 
 

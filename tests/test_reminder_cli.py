@@ -160,6 +160,31 @@ def test_remind_at_sends_to_the_file_transport_once(
     assert sorted((mail / "new").glob("*.eml")) == files
 
 
+def test_a_config_with_english_mail_sends_english_letters(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    mail = tmp_path / "mail"
+    config = write_config(tmp_path, mail_dir=mail)
+    text = config.read_text("utf-8").replace('digest = "daily"', 'digest = "daily"\nlang = "en"', 1)
+    config.write_text(text, "utf-8")
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    init_db(runner, url, config)
+    # The command's own language stays Vietnamese: it is not the letters' language.
+    result = runner.invoke(app, ["--db", url, "remind", "--at", "2022-06-16T08:00"])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "Đã gửi" in result.stdout
+    msgs = [parse_eml(f) for f in sorted((mail / "new").glob("*.eml"))]
+    assert {m["To"].addresses[0].addr_spec for m in msgs} == FOCALS
+    for msg in msgs:
+        body = msg.get_body(("plain",))
+        assert body is not None and body.get_content().startswith("Dear ")
+        assert "Kính gửi" not in body.get_content()
+    reminder = next(
+        m for m in msgs if m["To"].addresses[0].addr_spec == "noivu.muongcha@example.vn"
+    )
+    assert "Half-year report" in reminder["Subject"] and "Nhắc hạn" not in reminder["Subject"]
+
+
 def test_remind_without_at_uses_the_pinned_clock(
     filedb: tuple[str, Path, Path], runner: CliRunner
 ) -> None:

@@ -187,14 +187,14 @@ async def _deliver(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Claimed rows → letters → sends → recorded outcomes, into `report`."""
-    contexts, problems = await asyncio.to_thread(_load, engine, rows, lang)
+    contexts, problems = await asyncio.to_thread(_load, engine, rows)
     letters: list[tuple[Letter, list[int]]] = []
     for cycle_id in sorted({r.cycle_id for r in rows}):
         mine = [r for r in rows if r.cycle_id == cycle_id]
         try:
             ctx = contexts[cycle_id]
             letters += build_letters(
-                mine, {cycle_id: ctx}, today=local_date(now), now=now, problems=problems, lang=lang
+                mine, {cycle_id: ctx}, today=local_date(now), now=now, problems=problems
             )
         except Exception as exc:
             # One cycle whose letters cannot be built (a snapshot the config schema no
@@ -288,10 +288,10 @@ def _pause(engine: Engine) -> tuple[str, datetime] | None:
 
 
 def _load(
-    engine: Engine, rows: Sequence[OutboxRow], lang: Lang
-) -> tuple[dict[int, CycleContext], list[str]]:
+    engine: Engine, rows: Sequence[OutboxRow]
+) -> tuple[dict[int, CycleContext], list[tuple[str, str]]]:
     with session_scope(engine) as s:
-        return _contexts(s, {r.cycle_id for r in rows}), _problems(s, lang)
+        return _contexts(s, {r.cycle_id for r in rows}), _problems(s)
 
 
 def _contexts(session: Session, cycle_ids: Iterable[int]) -> dict[int, CycleContext]:
@@ -307,24 +307,24 @@ def _contexts(session: Session, cycle_ids: Iterable[int]) -> dict[int, CycleCont
     return out
 
 
-def _problems(session: Session, lang: Lang) -> list[str]:
-    """What the leader's digest must say needs fixing."""
-    problems: list[str] = []
-    paused = outbox.current_pause(session, lang)
-    if paused is not None:
-        problems.append(paused)
+def _problems(session: Session) -> list[tuple[str, str]]:
+    """What the leader's digest must say needs fixing, as (Vietnamese, English): each
+    cycle's letters are in its own config's language."""
+    problems: list[tuple[str, str]] = []
+    pause = outbox.pause_info(session)
+    if pause is not None:
+        problems.append((pause.reason_vi, pause.reason_en))
     failed = outbox.state_counts(session)[outbox.FAILED]
-    if failed and lang == "en":
+    if failed:
         problems.append(
-            f"{failed} reminder e-mails could not be delivered (the mail server refused"
-            " them). List them with 'tracker outbox --state failed', fix the address in the"
-            " config file, then run 'tracker outbox retry <ID>'."
-        )
-    elif failed:
-        problems.append(
-            f"{failed} thư nhắc việc không gửi được (máy chủ thư từ chối). Xem danh sách bằng"
-            " 'tracker outbox --state failed', sửa địa chỉ trong tệp cấu hình rồi chạy"
-            " 'tracker outbox retry <ID>'."
+            (
+                f"{failed} thư nhắc việc không gửi được (máy chủ thư từ chối). Xem danh sách"
+                " bằng 'tracker outbox --state failed', sửa địa chỉ trong tệp cấu hình rồi"
+                " chạy 'tracker outbox retry <ID>'.",
+                f"{failed} reminder e-mails could not be delivered (the mail server refused"
+                " them). List them with 'tracker outbox --state failed', fix the address in"
+                " the config file, then run 'tracker outbox retry <ID>'.",
+            )
         )
     return problems
 
@@ -347,8 +347,7 @@ def _dry_run(engine: Engine, now: datetime, batch: int, lang: Lang) -> TickRepor
             contexts,
             today=local_date(now),
             now=now,
-            problems=_problems(session, lang),
-            lang=lang,
+            problems=_problems(session),
         )
         for letter, ids in letters:
             _count(report, _result("would_send", letter, ids, subject=render(letter).subject))

@@ -58,18 +58,19 @@ def build_letters(
     *,
     today: date,
     now: datetime,
-    problems: Sequence[str] = (),
-    lang: Lang = "vi",
+    problems: Sequence[tuple[str, str]] = (),
 ) -> list[tuple[Letter, list[int]]]:
     """The letters for `rows` (claimed outbox rows), each with the ids of the rows it
     carries. A row about an obligation that no longer needs a reminder (completed, waived,
     submitted, retired since it was planned) is in no letter: the caller cancels it.
-    `problems` (e.g. a paused sender) go into the leader's digest."""
+    `problems` (e.g. a paused sender), as (Vietnamese, English) pairs, go into the leader's
+    digest. Each cycle's letters are in its config's `mail.lang`: the recipients' language,
+    not the language of whoever runs the command."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if local_date(now) != today:
         raise ValueError("today must be the local date of now")
-    views = {cid: _Cycle(ctx, today, lang) for cid, ctx in contexts.items()}
+    views = {cid: _Cycle(ctx, today, ctx.cfg.mail.lang) for cid, ctx in contexts.items()}
 
     groups: dict[tuple[object, ...], list[OutboxRow]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: (r.send_at, r.id or 0)):
@@ -147,7 +148,7 @@ class _Cycle:
     # -- letters ------------------------------------------------------------------------
 
     def letter(
-        self, group: Sequence[OutboxRow], *, key: str, problems: Sequence[str]
+        self, group: Sequence[OutboxRow], *, key: str, problems: Sequence[tuple[str, str]]
     ) -> Letter | None:
         digests = [r for r in group if r.kind == "leader_digest"]
         leader = self.ctx.row.leader_id
@@ -186,7 +187,9 @@ class _Cycle:
             overdue=self.overdue() if digest else (),
             due_this_week=self.due_this_week() if digest else (),
             completed=self.completed() if digest else (),
-            problems=tuple(problems) if digest else (),
+            problems=tuple(en if self.lang == "en" else vi for vi, en in problems)
+            if digest
+            else (),
         )
 
     def signature(self) -> Signature:
