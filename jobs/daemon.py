@@ -144,6 +144,7 @@ class Daemon:
                 worker=self.opts.worker,
                 settings=self.opts.settings,
                 stop=self.stop,
+                lang="en" if lang == "en" else "vi",
             )
         except TrackerError as exc:
             # A busy or unreachable database, a bad setting: say it, try again next tick.

@@ -36,6 +36,7 @@ from tracker.db import models as m
 from tracker.db.engine import make_engine, mask_url, session_scope
 from tracker.errors import NotFoundError
 from tracker.reminders import outbox
+from tracker.reminders.content import Lang
 from tracker.reminders.dispatch import TickReport
 from tracker.reminders.transport import FileTransport, MemoryTransport, Transport
 from tracker.service.cycles import config_from_snapshot
@@ -96,7 +97,14 @@ class Simulation:
     conference) to see how the reminders follow.
     """
 
-    def __init__(self, source_url: str, *, out: Path | None = None, cycle: int | None = None):
+    def __init__(
+        self,
+        source_url: str,
+        *,
+        out: Path | None = None,
+        cycle: int | None = None,
+        lang: Lang = "vi",
+    ):
         self._tmp = tempfile.TemporaryDirectory(prefix="tracker-simulate-")
         self.copy_path = Path(self._tmp.name) / "simulate.db"
         self.url = f"sqlite:///{self.copy_path}"
@@ -112,6 +120,7 @@ class Simulation:
         inner: Transport = FileTransport(out) if out is not None else MemoryTransport()
         self.transport = RecordingTransport(inner)
         self.worker = f"simulate:{os.getpid()}"
+        self.lang: Lang = lang  # of the ticks' reports (pause reasons); letters follow configs
         self.reports: list[tuple[datetime, TickReport]] = []
 
     @property
@@ -145,7 +154,12 @@ class Simulation:
         assert self.engine is not None
         self.transport.at = at
         report = await tick_once(
-            self.engine, self.transport, now=at, worker=self.worker, settings=DEFAULTS
+            self.engine,
+            self.transport,
+            now=at,
+            worker=self.worker,
+            settings=DEFAULTS,
+            lang=self.lang,
         )
         self.reports.append((at, report))
         return report

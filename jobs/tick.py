@@ -24,6 +24,7 @@ from tracker.db.engine import make_engine, mask_url, session_scope
 from tracker.db.models import CycleRow
 from tracker.errors import BadInputError, NotFoundError
 from tracker.reminders import dispatch, outbox
+from tracker.reminders.content import Lang
 from tracker.reminders.dispatch import TickReport
 from tracker.reminders.transport import Transport, make_transport
 from tracker.service.cycles import config_from_snapshot
@@ -107,7 +108,9 @@ async def tick_once(
     dry_run: bool = False,
     settings: TickSettings = DEFAULTS,
     stop: asyncio.Event | None = None,
+    lang: Lang = "vi",
 ) -> TickReport:
+    """One tick; `lang` is the report's language (the letters follow each cycle's config)."""
     return await dispatch.tick(
         engine,
         transport,
@@ -117,11 +120,12 @@ async def tick_once(
         batch=settings.batch,
         dry_run=dry_run,
         max_concurrency=settings.max_concurrency,
+        lang=lang,
         stop=stop,
     )
 
 
-def run_once(db_url: str, at: datetime | None, dry_run: bool) -> TickReport:
+def run_once(db_url: str, at: datetime | None, dry_run: bool, lang: Lang = "vi") -> TickReport:
     """One tick at `at` (default: now), for cron users. `dry_run` plans and shows what
     would go out and writes nothing: not the outbox, not a mail file."""
     if at is not None and at.tzinfo is None:
@@ -129,15 +133,19 @@ def run_once(db_url: str, at: datetime | None, dry_run: bool) -> TickReport:
     engine = open_store(db_url)
     try:
         transport = transport_for(engine)
-        return asyncio.run(_one(engine, transport, at or clock.now(), dry_run))
+        return asyncio.run(_one(engine, transport, at or clock.now(), dry_run, lang))
     finally:
         engine.dispose()
 
 
-async def _one(engine: Engine, transport: Transport, now: datetime, dry_run: bool) -> TickReport:
+async def _one(
+    engine: Engine, transport: Transport, now: datetime, dry_run: bool, lang: Lang
+) -> TickReport:
     worker = worker_id()
     try:
-        return await tick_once(engine, transport, now=now, worker=worker, dry_run=dry_run)
+        return await tick_once(
+            engine, transport, now=now, worker=worker, dry_run=dry_run, lang=lang
+        )
     finally:
         try:
             if not dry_run:

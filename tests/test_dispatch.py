@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from tests.smtp_server import SmtpServer, smtp_server, smtp_server_factory  # noqa: F401
-from tests.test_outbox import CFG, FOCAL, LOAD, act, at, init, obligation_id, rows
+from tests.test_outbox import CFG, FOCAL, JUNE_16, LOAD, act, at, init, obligation_id, rows
 from tracker.calendar.types import local_date
 from tracker.config.schema import ClusterConfig
 from tracker.db import migrate
@@ -36,7 +37,7 @@ from tracker.reminders import dispatch, outbox
 from tracker.reminders.compose import message_id
 from tracker.reminders.dispatch import TickReport
 from tracker.reminders.letters import build_letters
-from tracker.reminders.transport import MemoryTransport, SmtpTransport, Transport
+from tracker.reminders.transport import FileTransport, MemoryTransport, SmtpTransport, Transport
 from tracker.service import cycles
 from tracker.service.cycles import all_cycles, load_context
 from tracker.workflow import Action
@@ -503,3 +504,29 @@ def test_the_leader_is_shown_how_to_set_the_conference_date(store: Engine) -> No
     assert any("tracker schedule summary_conference YYYY-MM-DD" in text_of(m) for m in to_leader), [
         text_of(m) for m in to_leader
     ]
+
+
+def test_report_lines_and_reasons_follow_the_commands_language(
+    store: Engine, tmp_path: Path
+) -> None:
+    init(store)
+    stop = asyncio.Event()
+    stop.set()
+    english = tick(store, MemoryTransport(), JUNE_16, stop=stop, lang="en")
+    assert english.lines and all(
+        line.startswith("left for the next tick: ") and "stopping" in line for line in english.lines
+    ), english.lines
+    vietnamese = tick(store, MemoryTransport(), JUNE_16, stop=stop)
+    assert all(
+        line.startswith("để lượt sau: ") and "đang dừng" in line for line in vietnamese.lines
+    )
+
+    # A pause (a mail folder that cannot be written) is reported in the same language.
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the mail folder should be")
+    paused = tick(store, FileTransport(blocked), JUNE_16, lang="en")
+    assert paused.paused is not None and paused.paused.startswith("Could not write"), paused.paused
+    assert paused.lines and all(line.startswith("paused: ") for line in paused.lines)
+    assert "Không ghi được" not in "\n".join(paused.lines)
+    sent = tick(store, MemoryTransport(), JUNE_16 + timedelta(minutes=20), lang="en")
+    assert sent.sent > 0 and all(line.startswith("sent: ") for line in sent.lines)

@@ -185,6 +185,18 @@ def test_a_config_with_english_mail_sends_english_letters(
     assert "Half-year report" in reminder["Subject"] and "Nhắc hạn" not in reminder["Subject"]
 
 
+def test_remind_reports_in_the_commands_language(
+    filedb: tuple[str, Path, Path], runner: CliRunner
+) -> None:
+    url, _, _ = filedb
+    result = runner.invoke(app, ["--db", url, "--lang", "en", "remind", "--at", "2022-06-16"])
+    assert result.exit_code == 0, result.output + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line for line in lines if line.startswith("sent: ")]
+    assert not [line for line in lines if line.startswith("đã gửi")]
+    assert lines[-1].startswith("Sent ")
+
+
 def test_remind_without_at_uses_the_pinned_clock(
     filedb: tuple[str, Path, Path], runner: CliRunner
 ) -> None:

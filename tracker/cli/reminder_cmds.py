@@ -86,7 +86,7 @@ def _remind(settings: Settings, kw: dict[str, Any]) -> int:
             " and cancel reminders not yet due. Add --dry-run to preview, or drop --at to run"
             " now.",
         )
-    report = run_once(_db(settings), at, dry_run)
+    report = run_once(_db(settings), at, dry_run, "en" if lang == "en" else "vi")
     if dry_run:
         typer.echo(
             _t(
@@ -139,7 +139,7 @@ def _simulate(settings: Settings, kw: dict[str, Any]) -> int:
         )
     year = parse_cycle(kw["cycle"], local_date(clock.now()))
     out = Path(kw["out"]).resolve() if kw["out"] else None
-    with Simulation(_db(settings), out=out, cycle=year) as sim:
+    with Simulation(_db(settings), out=out, cycle=year, lang="en" if lang == "en" else "vi") as sim:
         typer.echo(
             _t(
                 lang,

@@ -101,8 +101,8 @@ class TickReport:
     sent: int = 0  # letters (e-mails)
     retried: int = 0  # letters that will be tried again later
     failed: int = 0  # letters that failed for good (5xx, or out of attempts)
-    paused: str | None = None  # why sending is paused (Vietnamese), None when it is not
-    lines: list[str] = field(default_factory=list)  # one per letter, Vietnamese
+    paused: str | None = None  # why sending is paused (in the tick's `lang`), None if not
+    lines: list[str] = field(default_factory=list)  # one per letter, in the tick's `lang`
     results: list[SendResult] = field(default_factory=list)
     superseded: int = 0  # of `cancelled`: missed reminders folded into a catch-up
 
@@ -122,7 +122,9 @@ async def tick(
 ) -> TickReport:
     """Plan, then send what is due at `now` through `transport`, as `worker` (unique per
     process). `dry_run`: work out what would go out, write nothing, send nothing. Once
-    `stop` is set no new send starts; letters not started are given back for later."""
+    `stop` is set no new send starts; letters not started are given back for later.
+    `lang`: the language of the report (lines, reasons) for whoever runs the command; the
+    letters are in each cycle's `mail.lang`."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if dry_run:
@@ -130,7 +132,7 @@ async def tick(
 
     report = TickReport()
     await asyncio.to_thread(_plan, engine, now, report)
-    pause = await asyncio.to_thread(_pause, engine)
+    pause = await asyncio.to_thread(_pause, engine, lang)
     if pause is not None and now < pause[1]:
         report.paused = pause[0]
         return report
@@ -233,6 +235,7 @@ async def _deliver(
         budget=budget,
         limit=limit,
         was_paused=was_paused,
+        lang=lang,
         stop=stop,
     )
     cfg_of = {r.id: contexts[r.cycle_id].cfg for r in rows if r.cycle_id in contexts}
@@ -245,18 +248,18 @@ async def _deliver(
         if isinstance(outcome, BaseException):
             errors.append(outcome)
         else:
-            _count(report, outcome)
+            _count(report, outcome, lang)
     if sender.pause is not None:
-        report.paused = sender.pause.vi
+        report.paused = _t(lang, sender.pause.vi, sender.pause.en)
     if errors:
         # Every letter had its chance; now report the first failure (the caller gives
         # back whatever was left unrecorded).
         raise errors[0]
 
 
-def _count(report: TickReport, result: SendResult) -> None:
+def _count(report: TickReport, result: SendResult, lang: Lang) -> None:
     report.results.append(result)
-    report.lines.append(result.line("vi"))
+    report.lines.append(result.line(lang))
     if result.outcome == "sent":
         report.sent += 1
     elif result.outcome == "retry":
@@ -281,10 +284,12 @@ def _plan_in(session: Session, now: datetime, report: TickReport) -> None:
     report.cancelled += report.superseded
 
 
-def _pause(engine: Engine) -> tuple[str, datetime] | None:
+def _pause(engine: Engine, lang: Lang) -> tuple[str, datetime] | None:
     with session_scope(engine) as s:
         pause = outbox.pause_info(s)
-        return None if pause is None else (pause.reason_vi, pause.retry_at)
+        if pause is None:
+            return None
+        return _t(lang, pause.reason_vi, pause.reason_en), pause.retry_at
 
 
 def _load(
@@ -338,7 +343,7 @@ def _dry_run(engine: Engine, now: datetime, batch: int, lang: Lang) -> TickRepor
         _plan_in(session, now, report)
         pause = outbox.pause_info(session)
         if pause is not None:
-            report.paused = pause.reason_vi
+            report.paused = _t(lang, pause.reason_vi, pause.reason_en)
         rows = outbox.due_rows(session, now, limit=batch)
         contexts = _contexts(session, {r.cycle_id for r in rows})
         rows = [r for r in rows if r.cycle_id in contexts]  # the others are logged
@@ -350,7 +355,7 @@ def _dry_run(engine: Engine, now: datetime, batch: int, lang: Lang) -> TickRepor
             problems=_problems(session),
         )
         for letter, ids in letters:
-            _count(report, _result("would_send", letter, ids, subject=render(letter).subject))
+            _count(report, _result("would_send", letter, ids, subject=render(letter).subject), lang)
     finally:
         session.rollback()
         session.close()
@@ -374,9 +379,11 @@ class _Sender:
         budget: float,
         limit: int,
         was_paused: bool,
+        lang: Lang = "vi",
         stop: asyncio.Event | None = None,
     ) -> None:
         self.engine = engine
+        self.lang = lang
         self.stop = stop
         self.transport = transport
         self.now = now
@@ -390,14 +397,19 @@ class _Sender:
     async def send(self, letter: Letter, ids: list[int], cfg: ClusterConfig) -> SendResult:
         async with self.slots:
             if self.pause is not None:
-                return await self._release(letter, ids, self.pause.vi)
+                return await self._release(letter, ids, self._say(self.pause.vi, self.pause.en))
             if self.stop is not None and self.stop.is_set():
                 # The daemon is stopping: finish what is on the wire, start nothing new.
-                return await self._release(letter, ids, "đang dừng, sẽ gửi khi chạy lại")
-            if asyncio.get_running_loop().time() - self.started > self.budget:
-                return await self._release(
-                    letter, ids, "hết thời gian của lượt gửi này, sẽ gửi ở lượt sau"
+                why = self._say(
+                    "đang dừng, sẽ gửi khi chạy lại", "stopping, will be sent after a restart"
                 )
+                return await self._release(letter, ids, why)
+            if asyncio.get_running_loop().time() - self.started > self.budget:
+                why = self._say(
+                    "hết thời gian của lượt gửi này, sẽ gửi ở lượt sau",
+                    "this tick ran out of time, will be sent on the next one",
+                )
+                return await self._release(letter, ids, why)
             try:
                 msg = build_message(
                     letter,
@@ -422,6 +434,9 @@ class _Sender:
                 log.exception("unexpected error sending %s", letter.key)
                 return await self._retry(letter, ids, f"{type(exc).__name__}: {exc}")
             return await self._sent(letter, ids, str(msg["Message-ID"]), str(msg["Subject"]))
+
+    def _say(self, vi: str, en: str) -> str:
+        return _t(self.lang, vi, en)
 
     async def _sent(
         self, letter: Letter, ids: list[int], message_id: str, subject: str
@@ -464,7 +479,7 @@ class _Sender:
                 self.pause = err
                 await asyncio.to_thread(_set_pause, self.engine, err, self.now)
                 log.error("sending paused: %s", err.en)
-            return await self._release(letter, ids, err.vi)
+            return await self._release(letter, ids, self._say(err.vi, err.en))
         if err.permanent:
             return await self._failed(letter, ids, _reply(err))
         return await self._retry(letter, ids, _reply(err))
@@ -501,6 +516,10 @@ class _Sender:
         outcome: Outcome = "paused" if self.pause is not None else "released"
         log.info("%s %s to %s key=%s", outcome, letter.kind, letter.recipient.email, letter.key)
         return _result(outcome, letter, ids, detail=why)
+
+
+def _t(lang: Lang, vi: str, en: str) -> str:
+    return en if lang == "en" else vi
 
 
 def _set_pause(engine: Engine, err: DeliveryError, now: datetime) -> None:
