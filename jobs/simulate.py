@@ -122,6 +122,10 @@ class Simulation:
         self.worker = f"simulate:{os.getpid()}"
         self.lang: Lang = lang  # of the ticks' reports (pause reasons); letters follow configs
         self.reports: list[tuple[datetime, TickReport]] = []
+        # The first tick that found sending paused (e.g. an --out folder that cannot be
+        # written): (when, why). The run stops there, since every later day would fail the
+        # same way, and `tracker simulate` fails with the reason.
+        self.paused: tuple[datetime, str] | None = None
 
     @property
     def messages(self) -> list[SentMessage]:
@@ -136,7 +140,8 @@ class Simulation:
     def run(
         self, start: date, end: date, *, progress: Callable[[date], None] | None = None
     ) -> list[SentMessage]:
-        """Tick through every day from `start` to `end` (inclusive); the messages sent."""
+        """Tick through every day from `start` to `end` (inclusive), or until a tick finds
+        sending paused (see `paused`); the messages sent."""
         first = len(self.transport.sent)
         asyncio.run(self._run(start, end, progress))
         return self.transport.sent[first:]
@@ -145,7 +150,10 @@ class Simulation:
         day = start
         while day <= end:
             for at in self.tick_times(day):
-                await self.tick(at)
+                report = await self.tick(at)
+                if report.paused is not None:
+                    self.paused = (at, report.paused)
+                    return
             if progress is not None:
                 progress(day)
             day += timedelta(days=1)

@@ -345,6 +345,28 @@ def test_simulate_prints_a_timeline_and_leaves_the_real_outbox_alone(
     assert backwards.exit_code == 2 and "--to" in backwards.stderr
 
 
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_simulate_into_an_unwritable_folder_fails_with_the_reason(
+    filedb: tuple[str, Path, Path], runner: CliRunner, tmp_path: Path, lang: str
+) -> None:
+    url, _, _ = filedb
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the mail folder should be")
+    result = runner.invoke(
+        app,
+        ["--db", url, "--lang", lang, "simulate", "--from", "2022-06-13", "--to", "2022-06-19"]
+        + ["--out", str(blocked)],
+    )
+    assert result.exit_code == 1, result.output + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    if lang == "vi":
+        assert "tạm dừng" in lines[0] and "Không ghi được thư" in lines[0] and "--out" in lines[0]
+    else:
+        assert "paused" in lines[0] and "Could not write" in lines[0] and "--out" in lines[0]
+    assert str(blocked) in lines[0]
+
+
 # ---------------------------------------------------------------- run: start-up errors
 
 

@@ -178,6 +178,19 @@ def _simulate(settings: Settings, kw: dict[str, Any]) -> int:
         typer.echo(line)
     typer.echo("")
     typer.echo(_t(lang, f"Tổng cộng {len(messages)} thư.", f"{len(messages)} message(s) in all."))
+    if sim.paused is not None:
+        when, why = sim.paused
+        typer.echo(
+            _t(
+                lang,
+                f"Lỗi: chạy thử dừng lúc {_stamp(when, lang)} vì việc gửi thư tạm dừng: {why}"
+                " (khi chạy thử: chọn một thư mục ghi được cho --out).",
+                f"Error: the simulation stopped at {_stamp(when, lang)} because sending is"
+                f" paused: {why} (when simulating: give --out a folder that can be written).",
+            ),
+            err=True,
+        )
+        return 1
     if out is not None:
         typer.echo(_t(lang, f"Các tệp .eml ở {out}/new/", f"The .eml files are in {out}/new/"))
     return 0
