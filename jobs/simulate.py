@@ -103,6 +103,7 @@ class Simulation:
         *,
         out: Path | None = None,
         cycle: int | None = None,
+        cluster: str | None = None,
         lang: Lang = "vi",
     ):
         self._tmp = tempfile.TemporaryDirectory(prefix="tracker-simulate-")
@@ -112,7 +113,7 @@ class Simulation:
         try:
             copy_database(source_url, self.copy_path)
             self.engine = make_engine(self.url)
-            _prepare_copy(self.engine, cycle)
+            _prepare_copy(self.engine, cycle, cluster)
             self.send_hours = _send_hours(self.engine)
         except BaseException:
             self.close()
@@ -227,24 +228,34 @@ def _copy_rows(source_url: str, target_url: str) -> None:
         target.dispose()
 
 
-def _prepare_copy(engine: Engine, cycle: int | None) -> None:
-    """Make the copy the simulation's own: only the chosen cycle, no pause left by the real
-    transport, no claim held by a real worker (none runs on the copy)."""
+def _prepare_copy(engine: Engine, cycle: int | None, cluster: str | None) -> None:
+    """Make the copy the simulation's own: only the chosen cycles (`cluster`, `cycle`: the
+    year; None = all), no pause left by the real transport, no claim held by a real worker
+    (none runs on the copy)."""
     with session_scope(engine) as session:
-        years = {r.year: r.id for r in session.exec(select(m.CycleRow))}
-        if not years:
+        loaded = list(session.exec(select(m.CycleRow)))
+        if not loaded:
             raise NotFoundError(
                 "Cơ sở dữ liệu chưa có chu kỳ nào. Chạy 'tracker init' trước khi chạy thử.",
                 "The database holds no cycle yet. Run 'tracker init' before simulating.",
             )
-        if cycle is not None:
-            if cycle not in years:
-                have = ", ".join(str(y) for y in sorted(years))
-                raise NotFoundError(
-                    f"Không có chu kỳ {cycle} (đã có: {have}).",
-                    f"No {cycle} cycle (loaded: {have}).",
-                )
-            others = [cid for y, cid in years.items() if y != cycle]
+        if cluster is not None and all(r.cluster_id != cluster for r in loaded):
+            have = ", ".join(sorted({r.cluster_id for r in loaded}))
+            raise NotFoundError(
+                f"Không có Cụm '{cluster}' (đã có: {have}).",
+                f"No cluster '{cluster}' (loaded: {have}).",
+            )
+        mine = [r for r in loaded if cluster is None or r.cluster_id == cluster]
+        keep = [r for r in mine if cycle is None or r.year == cycle]
+        if not keep:
+            have = ", ".join(str(y) for y in sorted({r.year for r in mine}))
+            raise NotFoundError(
+                f"Không có chu kỳ {cycle} (đã có: {have}).",
+                f"No {cycle} cycle (loaded: {have}).",
+            )
+        kept = {r.id for r in keep}
+        others = [r.id for r in loaded if r.id not in kept]
+        if others:
             for table in (m.OutboxRow, m.AuditEntry, m.Obligation, m.MemberRow):
                 session.exec(delete(table).where(col(table.cycle_id).in_(others)))
             session.exec(delete(m.CycleRow).where(col(m.CycleRow.id).in_(others)))

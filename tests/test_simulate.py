@@ -29,9 +29,10 @@ from jobs.simulate import SentMessage, Simulation
 from tracker.calendar.types import TZ, end_of_day, local_date
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config import load_config
+from tracker.config.schema import ClusterConfig
 from tracker.db import migrate
 from tracker.db.engine import make_engine, session_scope
-from tracker.db.models import Obligation, OutboxRow
+from tracker.db.models import CycleRow, Obligation, OutboxRow
 from tracker.errors import NotFoundError
 from tracker.paths import config_dir
 from tracker.service import actions, cycles
@@ -264,7 +265,7 @@ def test_draft_report_reminders_move_with_the_conference(cycle: Cycle) -> None:
 # ---------------------------------------------------------------- the copy
 
 
-def _init(url: str, *years: int) -> None:
+def _init(url: str, *years: int, cfg: ClusterConfig = CFG) -> None:
     engine = make_engine(url)
     try:
         migrate.upgrade(engine)
@@ -272,7 +273,7 @@ def _init(url: str, *years: int) -> None:
             with session_scope(engine) as s:
                 cycles.init_cycle(
                     s,
-                    CFG,
+                    cfg,
                     config_path="config/cum-vung-cao-2022.toml",
                     year=year,
                     now=datetime(2022, 1, 3, 9, tzinfo=TZ),
@@ -317,4 +318,33 @@ def test_cycle_option_keeps_only_that_cycle(tmp_path: Path) -> None:
     assert sum("30/06/2022" in m.subject for m in june_2022) >= len(CFG.members) - 1
     with pytest.raises(NotFoundError, match="2030"):
         Simulation(url, cycle=2030)
+    assert _outbox_count(url) == 0
+
+
+def _cycles_in(sim: Simulation) -> set[tuple[str, int]]:
+    assert sim.engine is not None
+    with session_scope(sim.engine) as s:
+        return {(r.cluster_id, r.year) for r in s.exec(select(CycleRow))}
+
+
+def test_cycle_and_cluster_options_pick_cycles_by_cluster_and_year(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'two-clusters.db'}"
+    _init(url, 2022, 2023)
+    other = CFG.model_copy(
+        update={"cluster": CFG.cluster.model_copy(update={"id": "cum-khac", "name": "Cụm khác"})}
+    )
+    _init(url, 2022, 2023, cfg=other)
+    ours = CFG.cluster.id
+    with Simulation(url, cycle=2022) as sim:
+        assert _cycles_in(sim) == {(ours, 2022), ("cum-khac", 2022)}
+    with Simulation(url, cycle=2022, cluster="cum-khac") as sim:
+        assert _cycles_in(sim) == {("cum-khac", 2022)}
+        messages = sim.run(date(2022, 6, 16), date(2022, 6, 16))
+        assert messages and all("Cụm khác" in m.subject for m in messages)
+    with Simulation(url, cluster=ours) as sim:
+        assert _cycles_in(sim) == {(ours, 2022), (ours, 2023)}
+    with pytest.raises(NotFoundError, match="cum-nao-do"):
+        Simulation(url, cluster="cum-nao-do")
+    with pytest.raises(NotFoundError, match="2030"):
+        Simulation(url, cycle=2030, cluster="cum-khac")
     assert _outbox_count(url) == 0

@@ -139,7 +139,13 @@ def _simulate(settings: Settings, kw: dict[str, Any]) -> int:
         )
     year = parse_cycle(kw["cycle"], local_date(clock.now()))
     out = Path(kw["out"]).resolve() if kw["out"] else None
-    with Simulation(_db(settings), out=out, cycle=year, lang="en" if lang == "en" else "vi") as sim:
+    with Simulation(
+        _db(settings),
+        out=out,
+        cycle=year,
+        cluster=settings.cluster,
+        lang="en" if lang == "en" else "vi",
+    ) as sim:
         typer.echo(
             _t(
                 lang,
