@@ -530,3 +530,30 @@ def test_report_lines_and_reasons_follow_the_commands_language(
     assert "Không ghi được" not in "\n".join(paused.lines)
     sent = tick(store, MemoryTransport(), JUNE_16 + timedelta(minutes=20), lang="en")
     assert sent.sent > 0 and all(line.startswith("sent: ") for line in sent.lines)
+
+
+def test_a_leader_digest_with_nothing_to_report_is_not_sent(store: Engine) -> None:
+    """January to March two cycles are live: the 2022 one (scoring, the conference) and the
+    2023 one, which has nothing to say yet. The leader gets one digest a day, not two."""
+    init(store)
+    with session_scope(store) as s:
+        cycles.init_cycle(
+            s, CFG, config_path="config/test.toml", year=2023, now=LOAD, operator="t", os_user="t"
+        )
+        ids = {r.year: r.id for r in all_cycles(s)}
+    feb_1 = at(2023, 2, 1)  # a Wednesday after Tết
+    memory = MemoryTransport()
+    report = tick(store, memory, feb_1)
+    digests = [m for m in memory.sent if m["X-Tracker-Kind"] == "leader_digest"]
+    assert len(digests) == 1 and to_addr(digests[0]) == LEADER_EMAIL
+    assert "0 việc quá hạn" not in str(digests[0]["Subject"])
+    [empty] = [r for r in rows(store, kind="leader_digest", cycle_id=ids[2023]) if r.due is None
+               and local_date(r.send_at) == feb_1.date()]  # fmt: skip
+    assert empty.state == "cancelled" and empty.last_error == outbox.NOTHING_TO_REPORT
+    assert report.sent == len(memory.sent)
+
+    # It stays cancelled: the next tick neither revives nor sends it.
+    again = tick(store, memory, feb_1 + timedelta(minutes=1))
+    assert again.sent == 0
+    [same] = [r for r in rows(store, id=empty.id)]
+    assert same.state == "cancelled"

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Literal
 
 from sqlalchemy import Engine
@@ -212,11 +213,25 @@ async def _deliver(
             report.failed += 1 if failed and not retried else 0
     carried = {i for _, ids in letters for i in ids}
     # (Rows of a cycle that failed above are no longer ours: this leaves them alone.)
-    dropped = [r.id for r in rows if r.id is not None and r.id not in carried]
-    if dropped:
+    dropped = [r for r in rows if r.id is not None and r.id not in carried]
+    settled = [r.id for r in dropped if r.id is not None and r.kind != "leader_digest"]
+    empty = [r.id for r in dropped if r.id is not None and r.kind == "leader_digest"]
+    if settled:
         # Settled between planning and now: nothing to remind of.
         report.cancelled += await asyncio.to_thread(
-            outbox.mark_cancelled, engine, dropped, worker=worker, now=now
+            outbox.mark_cancelled, engine, settled, worker=worker, now=now
+        )
+    if empty:
+        # A leader digest with nothing in it; a reason sync_plan does not revive.
+        report.cancelled += await asyncio.to_thread(
+            partial(
+                outbox.mark_cancelled,
+                engine,
+                empty,
+                worker=worker,
+                now=now,
+                reason=outbox.NOTHING_TO_REPORT,
+            )
         )
     # Before any send: a worker that takes these rows over rebuilds the same letters.
     await asyncio.to_thread(

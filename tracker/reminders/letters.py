@@ -62,7 +62,9 @@ def build_letters(
 ) -> list[tuple[Letter, list[int]]]:
     """The letters for `rows` (claimed outbox rows), each with the ids of the rows it
     carries. A row about an obligation that no longer needs a reminder (completed, waived,
-    submitted, retired since it was planned) is in no letter: the caller cancels it.
+    submitted, retired since it was planned) is in no letter: the caller cancels it; so is
+    a leader digest with nothing to report (no item, nothing overdue, due this week or
+    recently completed, no problem).
     `problems` (e.g. a paused sender), as (Vietnamese, English) pairs, go into the leader's
     digest. Each cycle's letters are in its config's `mail.lang`: the recipients' language,
     not the language of whoever runs the command."""
@@ -173,6 +175,13 @@ class _Cycle:
         else:
             kind = "digest"
         digest = kind == "leader_digest"
+        overdue = self.overdue() if digest else ()
+        due_this_week = self.due_this_week() if digest else ()
+        completed = self.completed() if digest else ()
+        if digest and not (items or overdue or due_this_week or completed or problems):
+            # Nothing to say (the next cycle in January, while the last one holds its
+            # conference): no e-mail; the caller cancels the digest's rows.
+            return None
         return Letter(
             kind=kind,
             key=key,
@@ -184,9 +193,9 @@ class _Cycle:
             regulation=self.cfg.cluster.regulation,
             signature=self.signature(),
             today=self.today,
-            overdue=self.overdue() if digest else (),
-            due_this_week=self.due_this_week() if digest else (),
-            completed=self.completed() if digest else (),
+            overdue=overdue,
+            due_this_week=due_this_week,
+            completed=completed,
             problems=tuple(en if self.lang == "en" else vi for vi, en in problems)
             if digest
             else (),

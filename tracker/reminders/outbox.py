@@ -56,6 +56,9 @@ STATES: Final = (PLANNED, SENDING, SENT, FAILED, CANCELLED)
 # superseded, or the catch-up rule would be undone on the next tick.
 UNPLANNED: Final = "no longer planned"
 SUPERSEDED: Final = "superseded by catch-up"
+# A leader digest with nothing in it (a cycle not yet under way while the previous one
+# holds its conference): not sent, and not brought back that day.
+NOTHING_TO_REPORT: Final = "nothing to report"
 
 # Transient failures (4xx, disconnects, timeouts) wait 1, 2, 4 … minutes, at most an hour;
 # after MAX_ATTEMPTS the row fails and waits for `tracker outbox retry`. 20 attempts span
