@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from sqlalchemy.engine import Engine, make_url
@@ -28,9 +28,10 @@ from tracker.config import load_config, shipped_configs
 from tracker.config.schema import ClusterConfig
 from tracker.db.engine import default_database_url, make_engine, mask_url, session_scope
 from tracker.errors import BadInputError, NotFoundError, TrackerError
-from tracker.service import actions, cycles, views
-from tracker.service.operators import resolve_actor
-from tracker.workflow import Action
+from tracker.service import cycles, views
+
+if TYPE_CHECKING:
+    from tracker.service import actions
 
 Handler = Callable[[Settings, dict[str, Any]], int]
 _HANDLERS: dict[str, Handler] = {}
@@ -45,6 +46,10 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 
 
 def dispatch(settings: Settings, name: str, kwargs: dict[str, Any]) -> int:
+    if name not in _HANDLERS:
+        # The reminder commands register themselves when their module is imported: only
+        # when one of them runs, so `tracker status` does not pay for it (bench/README.md).
+        from tracker.cli import reminder_cmds  # noqa: F401
     try:
         return _HANDLERS[name](settings, kwargs)
     except TrackerError as exc:
@@ -193,6 +198,11 @@ def _context(
 
 
 def _who(settings: Settings, ctx: cycles.CycleContext) -> actions.Who:
+    # The commands that change state import what they need when they run; the read-only
+    # ones (status, show, calendar, history) never do.
+    from tracker.service import actions
+    from tracker.service.operators import resolve_actor
+
     user = os_user()
     return actions.Who(resolve_actor(ctx.cfg, settings.operator, user), user)
 
@@ -321,6 +331,9 @@ def _default_member(ctx: cycles.CycleContext, who: actions.Who, milestone: str) 
 
 @handler("transition")
 def _transition(settings: Settings, kw: dict[str, Any]) -> int:
+    from tracker.service import actions
+    from tracker.workflow import Action
+
     at = now()
     on = parse_day(kw["on"], "--on") if kw["on"] else None
     action = Action(kw["action"])
@@ -346,6 +359,8 @@ def _transition(settings: Settings, kw: dict[str, Any]) -> int:
 
 @handler("schedule")
 def _schedule(settings: Settings, kw: dict[str, Any]) -> int:
+    from tracker.service import actions
+
     at = now()
     day = parse_day(kw["day"], "DATE")
     with _store(settings) as session:
@@ -367,6 +382,8 @@ def _schedule(settings: Settings, kw: dict[str, Any]) -> int:
 
 @handler("request")
 def _request(settings: Settings, kw: dict[str, Any]) -> int:
+    from tracker.service import actions
+
     at = now()
     due = parse_day(kw["due"], "--due")
     with _store(settings) as session:
@@ -406,6 +423,3 @@ def _history(settings: Settings, kw: dict[str, Any]) -> int:
         rows = views.history(session, ctx, member=kw["member"])
     render.history(rows, settings.lang)
     return 0
-
-
-from tracker.cli import reminder_cmds  # noqa: E402,F401  (registers handlers)

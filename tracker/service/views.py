@@ -11,7 +11,6 @@ from sqlmodel import Session, col, func, select
 from tracker.calendar.engine import CyclePlan, policy_alternatives
 from tracker.calendar.types import TZ, DueDate, Policy, Window
 from tracker.db.models import AuditEntry, Obligation, OutboxPause, OutboxRow
-from tracker.service.actions import find_obligation
 from tracker.service.cycles import CycleContext
 from tracker.status import Standing, standing
 from tracker.workflow import State
@@ -194,6 +193,8 @@ class Detail:
 def detail(
     session: Session, ctx: CycleContext, today: date, *, member: str, milestone: str
 ) -> Detail:
+    from tracker.service.actions import find_obligation  # only `show` needs the actions
+
     ob = find_obligation(ctx, member, milestone)
     row = next(r for r in status_rows(ctx, today, member=member) if r.obligation_id == ob.id)
     due = due_of(ctx, ctx.plan(), ob)
