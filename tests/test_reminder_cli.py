@@ -352,11 +352,8 @@ def test_simulate_into_an_unwritable_folder_fails_with_the_reason(
     url, _, _ = filedb
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the mail folder should be")
-    result = runner.invoke(
-        app,
-        ["--db", url, "--lang", lang, "simulate", "--from", "2022-06-13", "--to", "2022-06-19"]
-        + ["--out", str(blocked)],
-    )
+    args = ["simulate", "--from", "2022-06-13", "--to", "2022-06-19", "--out", str(blocked)]
+    result = runner.invoke(app, ["--db", url, "--lang", lang, *args])
     assert result.exit_code == 1, result.output + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
