@@ -557,3 +557,34 @@ def test_a_leader_digest_with_nothing_to_report_is_not_sent(store: Engine) -> No
     assert again.sent == 0
     [same] = [r for r in rows(store, id=empty.id)]
     assert same.state == "cancelled"
+
+
+# -- office hours -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("closed", "opens"),
+    [
+        # A daemon started on a weekday evening: the next morning.
+        ([at(2022, 6, 16, 19), at(2022, 6, 17, 7, 59)], at(2022, 6, 17, 8)),
+        # Started on a Sunday: Monday morning.
+        ([at(2022, 6, 19, 10), at(2022, 6, 19, 20)], at(2022, 6, 20, 8)),
+        # Started on a Sunday in Tết (20–26/01/2023): the first working day after it.
+        ([at(2023, 1, 22, 8), at(2023, 1, 24, 9), at(2023, 1, 26, 16)], at(2023, 1, 27, 8)),
+    ],
+)
+def test_nothing_is_sent_outside_office_hours_of_a_working_day(
+    store: Engine, closed: list[datetime], opens: datetime
+) -> None:
+    init(store)  # loaded in March: by then months of reminders were missed
+    memory = MemoryTransport()
+    for when in closed:
+        report = tick(store, memory, when)
+        assert report.sent == 0 and memory.sent == [], when
+        assert not rows(store, state="sent")
+    report = tick(store, memory, opens)
+    assert report.sent == len(memory.sent) > 0 and report.failed == 0
+    assert {r.sent_at for r in rows(store, state="sent")} == {opens}
+    assert {m["Date"].datetime for m in memory.sent} == {opens}
+    # The missed reminders went out as one catch-up each, at that morning's office hour.
+    assert [r for r in rows(store, state="sent") if r.catch_up]

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from tracker.calendar.types import TZ
+from tracker.calendar.workdays import WorkCalendar
 from tracker.config import load_config
 from tracker.config.schema import ClusterConfig
 from tracker.db.engine import make_engine, session_scope
@@ -23,6 +24,7 @@ from tracker.db.models import Obligation, OutboxRow
 from tracker.errors import BadInputError, NotFoundError
 from tracker.paths import config_dir
 from tracker.reminders import outbox
+from tracker.reminders.office import Office
 from tracker.service import actions, cycles
 from tracker.service.actions import Who
 from tracker.service.cycles import CycleContext
@@ -32,6 +34,7 @@ CFG = load_config(config_dir() / "cum-vung-cao-2022.toml")
 LEADER = Who(Actor("truong-cum", "leader"), "thu-ky")
 LEASE = timedelta(minutes=5)
 FOCAL = {m.id: next(str(c.email) for c in m.contacts if c.role == "focal") for m in CFG.members}
+OFFICE = Office(WorkCalendar(CFG.holidays), CFG.mail.send_hour)
 
 
 def at(y: int, m: int, d: int, hour: int = 9, minute: int = 0) -> datetime:
@@ -264,6 +267,17 @@ def test_claim_takes_due_rows_only(engine: Engine) -> None:
     assert outbox.claim_due(engine, now=JUNE_16, worker="B", lease=LEASE, limit=50) == []
 
 
+def test_nothing_is_claimed_outside_office_hours(engine: Engine) -> None:
+    init(engine)
+    plan(engine, JUNE_16)
+    # Due rows exist, but not on a Sunday, nor after 17:00, nor before the office hour.
+    for closed in (at(2022, 6, 19, 10), at(2022, 6, 16, 17), at(2022, 6, 17, 7, 59)):
+        assert outbox.claim_due(engine, now=closed, worker="A", lease=LEASE, limit=50) == []
+        with session_scope(engine) as s:
+            assert outbox.due_rows(s, closed, limit=50) == []
+    assert outbox.claim_due(engine, now=at(2022, 6, 16, 16, 59), worker="A", lease=LEASE, limit=50)
+
+
 def test_claim_respects_the_limit_and_the_order(engine: Engine) -> None:
     init(engine)
     plan(engine, JUNE_16)
@@ -395,6 +409,10 @@ def test_transient_failures_back_off_then_fail_after_the_cap(engine: Engine) -> 
             break
         assert back.next_attempt_at == now + outbox.backoff(attempts)
         now = back.next_attempt_at
+        if not OFFICE.is_open(now):
+            # A retry that comes due in the evening waits for the next office morning.
+            assert claim_ids(engine, now) == []
+            now = OFFICE.next_open(now)
         assert claim_ids(engine, now) == [row.id]
     assert attempts == outbox.MAX_ATTEMPTS
     assert (back.state, back.last_error) == ("failed", "421")
@@ -482,14 +500,17 @@ def test_list_rows_filters_by_state(engine: Engine) -> None:
 def test_after_downtime_one_message_per_obligation_and_recipient(engine: Engine) -> None:
     init(engine)
     plan(engine, JUNE_16)  # the daemon planned, then was down for 45 days
-    back = at(2022, 7, 31)
+    back = at(2022, 7, 31)  # a Sunday
     plan(engine, back)
     with session_scope(engine) as s:
         superseded = outbox.catch_up_missed(s, back)
     assert superseded > 0
 
-    due = [r for r in rows(engine, state="planned") if r.send_at <= back]
-    assert due, "something is still owed and due"
+    due = [r for r in rows(engine, state="planned") if r.catch_up]
+    assert due, "something is still owed"
+    # Not on the Sunday the daemon came back: on Monday at the office hour.
+    assert {r.send_at for r in due} == {at(2022, 8, 1, 8)}
+    assert not [r for r in rows(engine, state="planned") if r.send_at <= back]
     pairs = [(r.obligation_id, r.recipient_email) for r in due if r.obligation_id is not None]
     assert len(pairs) == len(set(pairs)), "one catch-up per obligation and recipient"
     # The survivor is the newest missed reminder, flagged as a catch-up.

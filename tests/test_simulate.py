@@ -348,3 +348,27 @@ def test_cycle_and_cluster_options_pick_cycles_by_cluster_and_year(tmp_path: Pat
     with pytest.raises(NotFoundError, match="2030"):
         Simulation(url, cycle=2030, cluster="cum-khac")
     assert _outbox_count(url) == 0
+
+
+@pytest.mark.parametrize(
+    ("start", "first_working_day"),
+    [
+        (date(2022, 6, 19), date(2022, 6, 20)),  # a Sunday
+        (date(2023, 1, 22), date(2023, 1, 27)),  # a Sunday in Tết (20–26/01/2023)
+    ],
+)
+def test_a_simulation_started_on_a_day_off_waits_for_the_next_working_day(
+    tmp_path: Path, start: date, first_working_day: date
+) -> None:
+    """`tracker simulate --from 2023-01-22` once sent 11 e-mails on that Sunday in Tết: the
+    months of reminders missed before it, caught up at once."""
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    _init(url, 2022)
+    with Simulation(url) as sim:
+        messages = sim.run(start, first_working_day)
+    assert messages, "the catch-up goes out on the first working day"
+    assert {m.at for m in messages} == {
+        datetime.combine(first_working_day, datetime.min.time(), TZ).replace(hour=8)
+    }
+    focal = {c.email for mem in CFG.members for c in mem.contacts if c.role == "focal"}
+    assert focal <= {m.email for m in messages}

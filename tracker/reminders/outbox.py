@@ -7,12 +7,14 @@ A row goes `planned → sending → sent | failed | cancelled`:
   unique) and cancel planned rows the plan no longer wants (due date moved, obligation
   settled). Sent, sending and failed rows are history and are never touched.
 - `catch_up_missed` makes sure that after downtime each obligation gets one late message,
-  not one per missed reminder.
+  not one per missed reminder, at the next office hour of a working day.
 - `claim_due` hands due rows to one worker with a lease, in one short transaction; the
   worker sends outside any transaction, then `mark_sent` / `mark_retry` / `mark_failed`
   record the outcome only if the claim is still its own. A worker that dies leaves its
   rows `sending`; once the lease expires another worker claims them again and resends
-  with the same Message-ID (the letter key is kept on the row).
+  with the same Message-ID (the letter key is kept on the row). Nothing is claimed outside
+  its cycle's office hours (`tracker.reminders.office`): not on a Sunday, not during Tết,
+  not in the evening, whatever path brought the row due.
 - Authentication and TLS problems pause all sending (`OutboxPause`): every message would
   fail the same way, so the rows stay planned and a person is told.
 
@@ -35,11 +37,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
 from tracker.calendar.types import local_date
+from tracker.calendar.workdays import WorkCalendar
+from tracker.config.schema import Holidays, Mail
 from tracker.db.engine import session_scope
-from tracker.db.models import OutboxPause, OutboxRow
+from tracker.db.models import CycleRow, OutboxPause, OutboxRow
 from tracker.errors import BadInputError, NotFoundError
+from tracker.reminders.office import Office
 from tracker.reminders.planner import ObligationView, PlannedReminder, plan_reminders
-from tracker.service.cycles import CycleContext, all_cycles, load_context
+from tracker.service.cycles import CycleContext, all_cycles, config_from_snapshot, load_context
 from tracker.service.views import due_of
 
 log = logging.getLogger("tracker.outbox")
@@ -167,6 +172,7 @@ def sync_plan(
                 col(OutboxRow.last_error),
                 col(OutboxRow.send_at),
                 col(OutboxRow.recipient_name),
+                col(OutboxRow.catch_up),
             ).where(col(OutboxRow.cycle_id) == cycle_id)
         )
         .all()
@@ -176,7 +182,7 @@ def sync_plan(
     added = _insert_new(session, [_values(r, now) for k, r in wanted.items() if k not in have])
 
     cancelled = revived = 0
-    for row_id, key, state, last_error, send_at, name in existing:
+    for row_id, key, state, last_error, send_at, name, catch_up in existing:
         assert row_id is not None
         r = wanted.get(key)
         if state == PLANNED and r is None:
@@ -189,18 +195,16 @@ def sync_plan(
                 next_attempt_at=None,
                 updated_at=now,
             )
-        elif (
-            state == PLANNED and r is not None and (send_at, name) != (r.send_at, r.recipient_name)
-        ):
-            # Same reminder, new office hour or a renamed contact in a reloaded config.
-            _set(
-                session,
-                row_id,
-                PLANNED,
-                send_at=r.send_at,
-                recipient_name=r.recipient_name,
-                updated_at=now,
-            )
+        elif state == PLANNED and r is not None:
+            # Same reminder, new office hour or a renamed contact in a reloaded config. A
+            # catch-up keeps the office slot catch_up_missed gave it.
+            changes: dict[str, Any] = {}
+            if name != r.recipient_name:
+                changes["recipient_name"] = r.recipient_name
+            if send_at != r.send_at and not catch_up:
+                changes["send_at"] = r.send_at
+            if changes:
+                _set(session, row_id, PLANNED, updated_at=now, **changes)
         elif state == CANCELLED and last_error == UNPLANNED and r is not None:
             revived += _set(
                 session,
@@ -305,30 +309,45 @@ def catch_up_missed(session: Session, now: datetime) -> int:
     letter built from the survivor carries the obligation's current state, so nothing the
     older reminders said is lost. A reminder due earlier today is simply on time.
 
+    A missed survivor goes out at the next office slot of its cycle (`Office.next_open`):
+    now during office hours of a working day, else the next working day at the office
+    hour — a daemon started on a Sunday evening or during Tết waits (issue 3 §1).
+
     Done in the planning transaction rather than at claim time so that a batch limit that
     splits the backlog over two ticks still yields one message. Returns the rows cancelled.
     """
     _aware(now)
     today = local_date(now)
-    rows = session.exec(
-        select(OutboxRow.id, OutboxRow.obligation_id, OutboxRow.recipient_email, OutboxRow.send_at)
-        .where(
-            col(OutboxRow.state) == PLANNED,
-            col(OutboxRow.send_at) <= now,
-            col(OutboxRow.obligation_id).is_not(None),
+    rows = (
+        session.connection()
+        .execute(
+            sa_select(
+                col(OutboxRow.id),
+                col(OutboxRow.obligation_id),
+                col(OutboxRow.recipient_email),
+                col(OutboxRow.send_at),
+                col(OutboxRow.cycle_id),
+            )
+            .where(
+                col(OutboxRow.state) == PLANNED,
+                col(OutboxRow.send_at) <= now,
+                col(OutboxRow.obligation_id).is_not(None),
+            )
+            .order_by(col(OutboxRow.send_at), col(OutboxRow.id))
         )
-        .order_by(col(OutboxRow.send_at), col(OutboxRow.id))
-    ).all()
-    groups: dict[tuple[int, str], list[tuple[int, datetime]]] = defaultdict(list)
-    for row_id, ob_id, email, send_at in rows:
+        .all()
+    )
+    groups: dict[tuple[int, str], list[tuple[int, datetime, int]]] = defaultdict(list)
+    for row_id, ob_id, email, send_at, cycle_id in rows:
         assert row_id is not None and ob_id is not None
-        groups[(ob_id, email.lower())].append((row_id, send_at))
+        groups[(ob_id, email.lower())].append((row_id, send_at, cycle_id))
     superseded = 0
+    late: list[tuple[int, int]] = []  # (row id, cycle id) of the missed survivors
     for members in groups.values():
-        if all(local_date(at) >= today for _, at in members):
+        if all(local_date(at) >= today for _, at, _ in members):
             continue
-        *older, (newest_id, newest_at) = members  # ordered by send time, then id
-        for row_id, _ in older:
+        *older, (newest_id, newest_at, cycle_id) = members  # ordered by send time, then id
+        for row_id, _, _ in older:
             superseded += _set(
                 session,
                 row_id,
@@ -339,8 +358,40 @@ def catch_up_missed(session: Session, now: datetime) -> int:
                 updated_at=now,
             )
         if local_date(newest_at) < today:
-            _set(session, newest_id, PLANNED, catch_up=True, updated_at=now)
+            late.append((newest_id, cycle_id))
+    hours = offices(session, {cid for _, cid in late}) if late else {}
+    for row_id, cycle_id in late:
+        when = hours.get(cycle_id, _DEFAULT_OFFICE).next_open(now)
+        _set(session, row_id, PLANNED, catch_up=True, send_at=when, updated_at=now)
     return superseded
+
+
+def offices(session: Session, cycle_ids: Iterable[int] | None = None) -> dict[int, Office]:
+    """The office hours of each cycle (all, or those in `cycle_ids`): its work calendar and
+    `mail.send_hour`. A cycle whose config snapshot cannot be read (planning logs it) gets
+    the defaults, Vietnam's working days at 08:00: its rows are still claimed in office
+    hours, fail to become letters and end up failed, visible in `tracker outbox`."""
+    q = select(CycleRow)
+    if cycle_ids is not None:
+        q = q.where(col(CycleRow.id).in_(list(cycle_ids)))
+    out: dict[int, Office] = {}
+    for row in session.exec(q):
+        assert row.id is not None
+        try:
+            cfg = config_from_snapshot(row.config_json)
+        except Exception:
+            out[row.id] = _DEFAULT_OFFICE
+            continue
+        out[row.id] = Office(CycleContext(row=row, cfg=cfg).calendar, cfg.mail.send_hour)
+    return out
+
+
+_DEFAULT_OFFICE = Office(WorkCalendar(Holidays()), Mail().send_hour)
+
+
+def open_cycles(session: Session, now: datetime) -> list[int]:
+    """The cycles whose office is open at `now`: only their rows may be sent."""
+    return sorted(cid for cid, office in offices(session).items() if office.is_open(now))
 
 
 # -- claiming ---------------------------------------------------------------------------
@@ -385,10 +436,15 @@ def claim_due(
         return []
     until = now + lease
     with session_scope(engine) as s:
+        # Nothing goes out outside its cycle's office hours, whatever made it due.
+        open_now = open_cycles(s, now)
+        if not open_now:
+            return []
+        in_office = col(OutboxRow.cycle_id).in_(open_now)
         candidates = list(
             s.exec(
                 select(OutboxRow.id, OutboxRow.state, OutboxRow.attempts, OutboxRow.letter_key)
-                .where(_claimable(now))
+                .where(_claimable(now), in_office)
                 .order_by(col(OutboxRow.send_at), col(OutboxRow.id))
                 .limit(limit)
                 .with_for_update(skip_locked=True)
@@ -399,7 +455,7 @@ def claim_due(
             seen = {c[0] for c in candidates}
             siblings = s.exec(
                 select(OutboxRow.id, OutboxRow.state, OutboxRow.attempts, OutboxRow.letter_key)
-                .where(_claimable(now), col(OutboxRow.letter_key).in_(letters))
+                .where(_claimable(now), in_office, col(OutboxRow.letter_key).in_(letters))
                 .order_by(col(OutboxRow.id))
                 .with_for_update(skip_locked=True)
             ).all()
@@ -737,10 +793,13 @@ def list_rows(
 def due_rows(session: Session, now: datetime, *, limit: int) -> list[OutboxRow]:
     """What `claim_due` would claim now, without claiming it (`tracker remind --dry-run`)."""
     _aware(now)
+    open_now = open_cycles(session, now)
+    if not open_now:
+        return []
     return list(
         session.exec(
             select(OutboxRow)
-            .where(_claimable(now))
+            .where(_claimable(now), col(OutboxRow.cycle_id).in_(open_now))
             .order_by(col(OutboxRow.send_at), col(OutboxRow.id))
             .limit(limit)
         ).all()
