@@ -45,6 +45,7 @@ from tracker.workflow import Action
 DEC_8 = at(2022, 12, 8)
 DEC_9 = at(2022, 12, 9)
 LEADER_EMAIL = FOCAL[CFG.cycle.leader]
+PROVINCE = str(CFG.province_board.email) if CFG.province_board else ""
 MEMBERS = [m for m in FOCAL if m != CFG.cycle.leader]
 LEASE = timedelta(minutes=5)
 
@@ -295,6 +296,32 @@ def test_after_a_30_day_outage_each_open_obligation_gets_one_message(store: Engi
         if r.obligation_id in half_year.values() and r.recipient_role == "focal"
     ]
     assert missed and {r.last_error for r in missed} == {outbox.SUPERSEDED}
+    # The escalations missed meanwhile (head, leader, province) are not sent a month late:
+    # the catch-up to the focal officer is the one message about each obligation.
+    assert not [m for m in late if m["X-Tracker-Kind"] == "escalation"]
+    heads = {str(c.email) for m in CFG.members for c in m.contacts if c.role == "head"}
+    assert not [m for m in late if to_addr(m) in heads | {PROVINCE}]
+
+
+def test_a_first_tick_months_after_loading_escalates_nothing(store: Engine) -> None:
+    """Installed mid-year (loaded in March, first run in December): every obligation gets
+    one message, to its focal officer; nothing goes to the heads or the provincial board,
+    though the half-year report is 150 days late."""
+    init(store)
+    memory = MemoryTransport()
+    report = tick(store, memory, DEC_9)
+    assert report.sent == len(memory.sent) == len(FOCAL)  # a digest each; the leader's
+    assert {to_addr(m) for m in memory.sent} == set(FOCAL.values())
+    sent = rows(store, state="sent")
+    per_obligation = Counter(r.obligation_id for r in sent if r.obligation_id is not None)
+    assert per_obligation and set(per_obligation.values()) == {1}
+    assert {r.recipient_role for r in sent} == {"focal"} | {"leader"}  # the leader's digest
+    assert not [r for r in sent if r.kind == "escalation"]
+    # The superseded escalations stay cancelled; later ones are still planned, on time.
+    with session_scope(store) as s:
+        outbox.plan_all(s, DEC_9 + timedelta(minutes=1))
+    assert not [r for r in rows(store, kind="escalation", state="planned") if r.send_at <= DEC_9]
+    assert [r for r in rows(store, kind="escalation", state="planned") if r.send_at > DEC_9]
 
 
 # -- crash and restart ------------------------------------------------------------------
@@ -408,9 +435,10 @@ def test_a_cycle_that_cannot_be_read_does_not_hold_up_the_others(store: Engine) 
 
     memory = MemoryTransport()
     report = tick(store, memory, when)
-    # The 2022 cycle's letters (catch-up digests to focal officers, heads, leader, province)
-    # all went out; only the broken cycle's row waits.
-    assert report.sent == len(memory.sent) == 11
+    # The 2022 cycle's letters (catch-up digests to the focal officers, the leader's
+    # digest) all went out; only the broken cycle's row waits.
+    assert report.sent == len(memory.sent) == len(FOCAL)
+    assert {to_addr(m) for m in memory.sent} == set(FOCAL.values())
     assert all(f":{broken.id}:" not in str(m["X-Tracker-Key"]) for m in memory.sent)
     assert report.retried == 1
     [row] = rows(store, id=stuck[0].id)

@@ -497,7 +497,7 @@ def test_list_rows_filters_by_state(engine: Engine) -> None:
 # -- catch-up ---------------------------------------------------------------------------
 
 
-def test_after_downtime_one_message_per_obligation_and_recipient(engine: Engine) -> None:
+def test_after_downtime_one_message_per_obligation_to_its_focal_officer(engine: Engine) -> None:
     init(engine)
     plan(engine, JUNE_16)  # the daemon planned, then was down for 45 days
     back = at(2022, 7, 31)  # a Sunday
@@ -511,25 +511,50 @@ def test_after_downtime_one_message_per_obligation_and_recipient(engine: Engine)
     # Not on the Sunday the daemon came back: on Monday at the office hour.
     assert {r.send_at for r in due} == {at(2022, 8, 1, 8)}
     assert not [r for r in rows(engine, state="planned") if r.send_at <= back]
-    pairs = [(r.obligation_id, r.recipient_email) for r in due if r.obligation_id is not None]
-    assert len(pairs) == len(set(pairs)), "one catch-up per obligation and recipient"
-    # The survivor is the newest missed reminder, flagged as a catch-up.
+    # One per obligation, to its focal officer only.
+    obligations = [r.obligation_id for r in due]
+    assert len(obligations) == len(set(obligations)), "one catch-up per obligation"
+    assert {r.recipient_role for r in due} == {"focal"}
+    # The survivor is the newest missed reminder to the focal officer, flagged as a catch-up.
     ob_id = obligation_id(engine, "muong-cha", "half_year_report")
-    focal = [r for r in due if r.obligation_id == ob_id and r.recipient_role == "focal"]
-    assert len(focal) == 1 and focal[0].catch_up and focal[0].kind == "overdue"
-    older = [
-        r
-        for r in rows(engine, obligation_id=ob_id, state="cancelled")
-        if r.recipient_email == FOCAL["muong-cha"]
-    ]
-    assert older and all(r.send_at < focal[0].send_at for r in older)
+    [focal] = [r for r in due if r.obligation_id == ob_id]
+    assert focal.recipient_email == FOCAL["muong-cha"] and focal.kind == "overdue"
+    # Every other missed reminder of the obligation is superseded: the escalations to the
+    # member's head, the leader and the provincial board too (a month late, they would
+    # only have said what the catch-up says).
+    older = rows(engine, obligation_id=ob_id, state="cancelled")
+    assert {r.recipient_role for r in older} == {"focal", "head", "leader", "province"}
     assert {r.last_error for r in older} == {outbox.SUPERSEDED}
+    assert all(r.send_at < focal.send_at for r in older)
 
     # Idempotent, and the next sync does not bring the superseded rows back.
     with session_scope(engine) as s:
         assert outbox.catch_up_missed(s, back) == 0
     [report] = plan(engine, back)
     assert (report.added, report.cancelled, report.revived) == (0, 0, 0)
+
+
+def test_escalations_due_today_or_being_retried_are_not_superseded(engine: Engine) -> None:
+    init(engine)
+    plan(engine, JUNE_16)
+    # Thursday 7/7/2022, 5 working days after the half-year deadline (30/6): the leader's
+    # escalation is due this morning; the head's (3 working days, 5/7) was missed.
+    back = at(2022, 7, 7, 9)
+    plan(engine, back)
+    ob_id = obligation_id(engine, "muong-cha", "half_year_report")
+    trying = next(r for r in rows(engine, obligation_id=ob_id, kind="escalation") if r.offset == 3)
+    assert trying.recipient_role == "head" and trying.send_at < at(2022, 7, 7, 0)
+    with session_scope(engine) as s:
+        # The mail server refused it for now at 08:00 on 5/7: it is being retried.
+        s.exec(update(OutboxRow).where(col(OutboxRow.id) == trying.id).values(attempts=1))
+        assert outbox.catch_up_missed(s, back) > 0
+    planned = [r for r in rows(engine, obligation_id=ob_id, state="planned") if r.send_at <= back]
+    assert {(r.kind, r.recipient_role, r.offset) for r in planned} == {
+        ("overdue", "focal", 5),  # today's nag: on time, not a catch-up
+        ("escalation", "leader", 5),  # due this morning: on time
+        ("escalation", "head", 3),  # tried already: delivery goes on
+    }
+    assert not any(r.catch_up for r in planned)
 
 
 def test_a_reminder_due_earlier_today_is_on_time_not_a_catch_up(engine: Engine) -> None:

@@ -3,7 +3,7 @@
 The database decides everything; this module only moves rows through their states:
 
 1. plan every cycle and sync the outbox, collapse missed reminders into one catch-up per
-   obligation and recipient (one short transaction);
+   obligation, to its focal officer, at the next office slot (one short transaction);
 2. unless sending is paused, claim the due rows with a lease (one short transaction);
 3. build the letters (digests), record each row's letter key, then send each letter
    outside any transaction, a few at a time;

@@ -7,7 +7,8 @@ A row goes `planned → sending → sent | failed | cancelled`:
   unique) and cancel planned rows the plan no longer wants (due date moved, obligation
   settled). Sent, sending and failed rows are history and are never touched.
 - `catch_up_missed` makes sure that after downtime each obligation gets one late message,
-  not one per missed reminder, at the next office hour of a working day.
+  to its focal officer, not one per missed reminder and recipient, at the next office hour
+  of a working day.
 - `claim_due` hands due rows to one worker with a lease, in one short transaction; the
   worker sends outside any transaction, then `mark_sent` / `mark_retry` / `mark_failed`
   record the outcome only if the claim is still its own. A worker that dies leaves its
@@ -300,18 +301,30 @@ def _set(session: Session, row_id: int, seen_state: str, **values: Any) -> int:
 
 
 def catch_up_missed(session: Session, now: datetime) -> int:
-    """After downtime, one message per obligation and recipient instead of a late burst.
+    """After downtime, at most one message per obligation instead of a late burst (issue 3
+    §3: "each open obligation gets at most one catch-up message carrying its current
+    state").
 
     A due planned reminder is *missed* when its send time lies before today (local time):
-    the daemon was down, or the mail server was, when it should have gone. For each
-    (obligation, recipient) with a missed reminder only the newest due row stays planned
-    (marked `catch_up` if it was missed too); the others are cancelled as SUPERSEDED. The
-    letter built from the survivor carries the obligation's current state, so nothing the
-    older reminders said is lost. A reminder due earlier today is simply on time.
+    the daemon was down, or sending was paused, when it should have gone. For an obligation
+    with a missed reminder, only the newest due reminder to each of its focal officers
+    stays planned (the owner's focal contacts: the leader's for the leader's own work) —
+    marked `catch_up` if it was missed too; every other due row of the obligation is
+    cancelled as SUPERSEDED, escalations included, so a first tick after installing
+    mid-year or after long downtime does not send months-old items to members' heads, the
+    leader or the provincial board. An obligation whose missed rows are all escalations
+    gets no catch-up: its focal officer was already reminded, and the leader's digest lists
+    it as overdue.
+
+    On time is not missed: a reminder due earlier today, escalations included, goes out as
+    planned; so does a row already tried (a transient failure being retried: it came due
+    while the daemon ran).
 
     A missed survivor goes out at the next office slot of its cycle (`Office.next_open`):
     now during office hours of a working day, else the next working day at the office
-    hour — a daemon started on a Sunday evening or during Tết waits (issue 3 §1).
+    hour — a daemon started on a Sunday evening or during Tết waits (issue 3 §1). The
+    letter built from it carries the obligation's current state, so nothing the older
+    reminders said is lost.
 
     Done in the planning transaction rather than at claim time so that a batch limit that
     splits the backlog over two ticks still yields one message. Returns the rows cancelled.
@@ -325,6 +338,7 @@ def catch_up_missed(session: Session, now: datetime) -> int:
                 col(OutboxRow.id),
                 col(OutboxRow.obligation_id),
                 col(OutboxRow.recipient_email),
+                col(OutboxRow.recipient_role),
                 col(OutboxRow.send_at),
                 col(OutboxRow.cycle_id),
             )
@@ -332,38 +346,53 @@ def catch_up_missed(session: Session, now: datetime) -> int:
                 col(OutboxRow.state) == PLANNED,
                 col(OutboxRow.send_at) <= now,
                 col(OutboxRow.obligation_id).is_not(None),
+                col(OutboxRow.attempts) == 0,
             )
             .order_by(col(OutboxRow.send_at), col(OutboxRow.id))
         )
         .all()
     )
-    groups: dict[tuple[int, str], list[tuple[int, datetime, int]]] = defaultdict(list)
-    for row_id, ob_id, email, send_at, cycle_id in rows:
+    by_obligation: dict[int, list[_Due]] = defaultdict(list)
+    for row_id, ob_id, email, role, send_at, cycle_id in rows:
         assert row_id is not None and ob_id is not None
-        groups[(ob_id, email.lower())].append((row_id, send_at, cycle_id))
+        by_obligation[ob_id].append(_Due(row_id, email.lower(), role, send_at, cycle_id))
     superseded = 0
-    late: list[tuple[int, int]] = []  # (row id, cycle id) of the missed survivors
-    for members in groups.values():
-        if all(local_date(at) >= today for _, at, _ in members):
+    late: list[_Due] = []  # missed survivors, to reschedule
+    for due in by_obligation.values():
+        if all(local_date(d.send_at) >= today for d in due):
             continue
-        *older, (newest_id, newest_at, cycle_id) = members  # ordered by send time, then id
-        for row_id, _, _ in older:
+        # Ordered by send time, then id: the last row per focal address is the newest.
+        keep = {d.email: d for d in due if d.role == "focal"}
+        kept = {d.row_id for d in keep.values()}
+        for d in due:
+            if d.row_id in kept or (d.role != "focal" and local_date(d.send_at) >= today):
+                continue
             superseded += _set(
                 session,
-                row_id,
+                d.row_id,
                 PLANNED,
                 state=CANCELLED,
                 last_error=SUPERSEDED,
                 next_attempt_at=None,
                 updated_at=now,
             )
-        if local_date(newest_at) < today:
-            late.append((newest_id, cycle_id))
-    hours = offices(session, {cid for _, cid in late}) if late else {}
-    for row_id, cycle_id in late:
-        when = hours.get(cycle_id, _DEFAULT_OFFICE).next_open(now)
-        _set(session, row_id, PLANNED, catch_up=True, send_at=when, updated_at=now)
+        late += [d for d in keep.values() if local_date(d.send_at) < today]
+    hours = offices(session, {d.cycle_id for d in late}) if late else {}
+    for d in late:
+        when = hours.get(d.cycle_id, _DEFAULT_OFFICE).next_open(now)
+        _set(session, d.row_id, PLANNED, catch_up=True, send_at=when, updated_at=now)
     return superseded
+
+
+@dataclass(frozen=True)
+class _Due:
+    """A due planned row, as catch_up_missed sees it."""
+
+    row_id: int
+    email: str  # lower case: addresses compare case-insensitively
+    role: str
+    send_at: datetime
+    cycle_id: int
 
 
 def offices(session: Session, cycle_ids: Iterable[int] | None = None) -> dict[int, Office]:
