@@ -7,7 +7,6 @@ here except Ctrl-C, so a real bug still shows its traceback to the developers.
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -69,6 +68,8 @@ def now() -> datetime:
 
 
 def os_user() -> str:
+    import getpass  # with termios: only the commands that record who acted need it
+
     try:
         return getpass.getuser()
     except (KeyError, OSError):
