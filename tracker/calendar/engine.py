@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from tracker.calendar.types import POLICIES, DueDate, Policy, Window
+from tracker.calendar.types import MONTHS_EN, POLICIES, DueDate, Policy, Window
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config.schema import (
     ClusterConfig,
@@ -30,20 +30,6 @@ from tracker.errors import BadInputError
 
 EventDates = Mapping[tuple[str, str | None], date]
 
-_MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _QUARTERS_VI = ("I", "II", "III", "IV")
 
 
@@ -155,15 +141,15 @@ def _year_words(off: int) -> tuple[str, str]:
 def _window_text(rule: WindowRule | MonthRule | QuarterRule, window: Window) -> tuple[str, str]:
     if isinstance(rule, MonthRule):
         m, y = window.start.month, window.start.year
-        return f"trong tháng {m} năm {y}", f"in {_MONTHS_EN[m - 1]} {y}"
+        return f"trong tháng {m} năm {y}", f"in {MONTHS_EN[m - 1]} {y}"
     if isinstance(rule, QuarterRule):
         q, y = (window.start.month - 1) // 3 + 1, window.start.year
         return f"trong Quý {_QUARTERS_VI[q - 1]} năm {y}", f"in Q{q} {y}"
     s, e = window.start, window.end
     return (
         f"từ {s:%d/%m/%Y} đến {e:%d/%m/%Y}",
-        f"from {s.day} {_MONTHS_EN[s.month - 1]} {s.year}"
-        f" to {e.day} {_MONTHS_EN[e.month - 1]} {e.year}",
+        f"from {s.day} {MONTHS_EN[s.month - 1]} {s.year}"
+        f" to {e.day} {MONTHS_EN[e.month - 1]} {e.year}",
     )
 
 
@@ -171,7 +157,7 @@ def _fixed_text(day: DayOfYear) -> tuple[str, str]:
     vi_year, en_year = _year_words(day.year_offset)
     return (
         f"ngày {day.day}/{day.month} {vi_year}",
-        f"{day.day} {_MONTHS_EN[day.month - 1]} {en_year}",
+        f"{day.day} {MONTHS_EN[day.month - 1]} {en_year}",
     )
 
 

@@ -12,6 +12,21 @@ POLICIES: tuple[Policy, ...] = ("as_written", "next_working_day", "previous_work
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
+MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
 
 @dataclass(frozen=True)
 class Window:

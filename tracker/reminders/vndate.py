@@ -10,24 +10,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from tracker.calendar.types import Window
+from tracker.calendar.types import MONTHS_EN, Window
 
 _WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
 _WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def vn_date(d: date) -> str:
@@ -43,7 +29,7 @@ def vn_long(d: date) -> str:
 
 def en_long(d: date) -> str:
     """`30 June 2022`."""
-    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
+    return f"{d.day} {MONTHS_EN[d.month - 1]} {d.year}"
 
 
 def weekday_vi(d: date) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col
@@ -29,6 +30,20 @@ class Who:
 
     actor: Actor
     os_user: str
+
+    def audit(
+        self, ctx: CycleContext, ob: Obligation, now: datetime, action: str, **fields: Any
+    ) -> AuditEntry:
+        """The append-only audit row for what this operator just did to `ob`."""
+        return AuditEntry(
+            cycle_id=ctx.id,
+            obligation_id=ob.id,
+            at=now,
+            operator=self.actor.operator_id,
+            os_user=self.os_user,
+            action=action,
+            **fields,
+        )
 
 
 def find_obligation(ctx: CycleContext, member_id: str, milestone_id: str) -> Obligation:
@@ -108,13 +123,11 @@ def act(
         values.update(submitted_on=None, completed_on=None)
     _save(session, ob, **values)
     session.add(
-        AuditEntry(
-            cycle_id=ctx.id,
-            obligation_id=ob.id,
-            at=now,
-            operator=who.actor.operator_id,
-            os_user=who.os_user,
-            action=action.value,
+        who.audit(
+            ctx,
+            ob,
+            now,
+            action.value,
             from_state=before.value,
             to_state=after.value,
             note=note,
@@ -200,13 +213,11 @@ def schedule(
     old_day = ob.event_date
     _save(session, ob, event_date=day)
     session.add(
-        AuditEntry(
-            cycle_id=ctx.id,
-            obligation_id=ob.id,
-            at=now,
-            operator=who.actor.operator_id,
-            os_user=who.os_user,
-            action="schedule",
+        who.audit(
+            ctx,
+            ob,
+            now,
+            "schedule",
             note=(f"{old_day.isoformat() if old_day else '—'} → {day.isoformat()}. {note}").strip(),
         )
     )
@@ -270,13 +281,11 @@ def request(
         ctx.obligations.append(ob)
         created.append(ob)
         session.add(
-            AuditEntry(
-                cycle_id=ctx.id,
-                obligation_id=ob.id,
-                at=now,
-                operator=who.actor.operator_id,
-                os_user=who.os_user,
-                action="request",
+            who.audit(
+                ctx,
+                ob,
+                now,
+                "request",
                 to_state=State.OPEN.value,
                 note=f"{title} — hạn {due.isoformat()}. {note}".strip(),
             )
