@@ -760,3 +760,10 @@ def test_an_empty_database_says_to_run_init(engine: Engine) -> None:
     with session_scope(engine) as s, pytest.raises(NotFoundError) as info:
         cycles.find_cycle(s, cluster_id=None, year=None, today=date(2022, 3, 1))
     assert "tracker init" in info.value.vi and "tracker init" in info.value.en
+
+
+def test_a_cycles_config_snapshot_is_parsed_once_and_equals_the_loaded_config() -> None:
+    text = cycles.config_snapshot(CFG)
+    first = cycles.config_from_snapshot(text)
+    assert first == CFG
+    assert cycles.config_from_snapshot(text) is first  # the daemon re-reads it every tick

@@ -206,3 +206,14 @@ def test_previous_working_day_policy_lists_skipped_days_in_calendar_order() -> N
 def test_unknown_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown working-day policy"):
         CAL.apply_policy(date(2022, 12, 25), "nearest")  # type: ignore[arg-type]
+
+
+def test_one_shared_calendar_per_holiday_settings() -> None:
+    from tracker.calendar.workdays import shared_calendar
+    from tracker.config.schema import Holidays
+
+    a = shared_calendar(Holidays())
+    assert shared_calendar(Holidays(default_policy="next_working_day")) is a  # policy not read
+    other = shared_calendar(Holidays(extra_days_off=[date(2022, 9, 5)]))
+    assert other is not a
+    assert a.is_working_day(date(2022, 9, 5)) and not other.is_working_day(date(2022, 9, 5))

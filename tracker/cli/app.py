@@ -325,7 +325,14 @@ def outbox_retry(
     _run(ctx, "outbox-retry", row_id=row_id)
 
 
+# Set by the console script: the command may then freeze what it imported out of the garbage
+# collector's way (tracker/cli/handlers.py, bench/README.md).
+FREEZE_GC = False
+
+
 def main() -> None:
+    global FREEZE_GC
+    FREEZE_GC = True
     # Windows consoles and some SSH sessions default to a legacy encoding; Vietnamese needs UTF-8.
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     app()

@@ -75,7 +75,11 @@ def _freeze_imports() -> None:
     this module for a helper (jobs/tick.py) keeps its collector as it was.
     """
     global _imports_frozen
-    if not _imports_frozen:
+    from tracker.cli import app
+
+    # Only in the short-lived `tracker` process (app.main); a program or test that calls the
+    # CLI in-process keeps its collector as it was.
+    if app.FREEZE_GC and not _imports_frozen:
         gc.freeze()
         _imports_frozen = True
 
