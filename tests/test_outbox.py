@@ -5,8 +5,7 @@ only the current holder of a claim may record its outcome."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -15,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from tests.test_store import run_together
 from tracker.calendar.types import TZ
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config import load_config
@@ -595,23 +595,3 @@ def test_naive_times_are_refused(engine: Engine) -> None:
 
 
 # -- threads ----------------------------------------------------------------------------
-
-
-def run_together(jobs: list[Callable[[], object]]) -> list[BaseException]:
-    """Run the jobs in threads released at the same instant; return what they raised."""
-    barrier = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def run(job: Callable[[], object]) -> None:
-        barrier.wait()
-        try:
-            job()
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return errors
