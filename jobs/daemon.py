@@ -41,8 +41,10 @@ from tracker.calendar.types import TZ
 from tracker.db.engine import mask_url, session_scope
 from tracker.errors import BadInputError, TrackerError
 from tracker.reminders import outbox
+from tracker.reminders.office import Office
 from tracker.reminders.transport import Transport
-from tracker.service.cycles import all_cycles
+from tracker.reminders.vndate import vn_date
+from tracker.service.cycles import all_cycles, load_context
 
 TICK_ENV = "TRACKER_TICK_SECONDS"
 DEFAULT_TICK_SECONDS = 30.0
@@ -280,6 +282,7 @@ def _banner(engine: Engine, transport: Transport, opts: _Options, loaded: list[s
             "  Stop: press Ctrl-C (or send SIGTERM); sends in flight finish first.",
         ),
     ]
+    lines.append(_office_line(engine, lang))
     fake = clock.fake_start()
     if fake is not None:
         lines.append(
@@ -290,3 +293,27 @@ def _banner(engine: Engine, transport: Transport, opts: _Options, loaded: list[s
             )
         )
     print("\n".join(lines), flush=True)
+
+
+def _office_line(engine: Engine, lang: str) -> str:
+    """When mail can go out, so a user who starts the daemon on a Sunday evening knows why
+    nothing is sent yet (reminders go out in office hours on working days only)."""
+    with session_scope(engine) as session:
+        ctx = load_context(session, newest_cycle(session))
+    office = Office(ctx.calendar, ctx.cfg.mail.send_hour)
+    now = clock.now()
+    opens = office.next_open(now).astimezone(TZ)
+    hours = f"{office.send_hour:02d}:00–{office.closes_hour:02d}:00"
+    if opens <= now:
+        return _t(
+            lang,
+            f"  Giờ gửi thư: {hours} các ngày làm việc (đang trong giờ gửi).",
+            f"  Sending hours: {hours} on working days (open now).",
+        )
+    return _t(
+        lang,
+        f"  Giờ gửi thư: {hours} các ngày làm việc; lần gửi tới sớm nhất:"
+        f" {opens:%H:%M} ngày {vn_date(opens.date())}.",
+        f"  Sending hours: {hours} on working days; next sending from"
+        f" {opens:%H:%M} on {opens.date().isoformat()}.",
+    )

@@ -292,3 +292,32 @@ def test_a_second_signal_stops_at_once_and_gives_the_claims_back(
     assert again.wait() == 0, again.output()
     got = message_ids(server)
     assert len(got) == len(set(got)) == len({r[4] for r in rows(db)})
+
+
+@pytest.mark.parametrize(
+    ("fake_now", "expected"),
+    [
+        # Sunday 20:00: nothing until Monday 08:00.
+        ("2022-06-19T20:00:00+07:00", "lần gửi tới sớm nhất: 08:00 ngày 20/06/2022"),
+        # Tết 2023: the first working day after it.
+        ("2023-01-22T10:00:00+07:00", "lần gửi tới sớm nhất: 08:00 ngày 27/01/2023"),
+        ("2022-06-16T09:30:00+07:00", "(đang trong giờ gửi)"),
+    ],
+)
+def test_the_banner_says_when_mail_can_go_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_now: str, expected: str
+) -> None:
+    from jobs.daemon import _office_line
+    from tracker.db.engine import make_engine
+    from tracker.paths import config_dir
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    init_db(CliRunner(), url, config_dir() / "cum-vung-cao-2022.toml")
+    monkeypatch.setenv("TRACKER_FAKE_NOW", fake_now)
+    engine = make_engine(url)
+    try:
+        line = _office_line(engine, "vi")
+    finally:
+        engine.dispose()
+    assert "Giờ gửi thư: 08:00–17:00 các ngày làm việc" in line
+    assert expected in line
