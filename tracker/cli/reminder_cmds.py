@@ -8,8 +8,6 @@ read the clock and open the store; the work is in jobs/ and tracker.reminders.
 from __future__ import annotations
 
 import sys
-import unicodedata
-from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -20,17 +18,15 @@ from jobs import clock
 from tracker.calendar.types import TZ, local_date
 from tracker.cli.app import Settings
 from tracker.cli.handlers import handler, parse_at, parse_cycle, parse_day
+from tracker.cli.render import _t, _table  # the CLI's shared wording and table helpers
 from tracker.db.engine import default_database_url
 from tracker.errors import BadInputError
+from tracker.reminders import outbox
 from tracker.reminders.vndate import vn_date
 
-STATES = ("planned", "sending", "sent", "failed", "cancelled")
+STATES = outbox.STATES
 # Longer ranges get a progress bar (on a terminal only).
 PROGRESS_MIN_DAYS = 31
-
-
-def _t(lang: str, vi: str, en: str) -> str:
-    return en if lang == "en" else vi
 
 
 def _db(settings: Settings) -> str:
@@ -41,21 +37,6 @@ def _stamp(at: datetime, lang: str) -> str:
     local = at.astimezone(TZ)
     day = vn_date(local.date()) if lang == "vi" else local.date().isoformat()
     return f"{day} {local:%H:%M}"
-
-
-def _width(text: str) -> int:
-    return sum(0 if unicodedata.combining(c) else 1 for c in text)
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c + " " * (w - _width(c)) for c, w in zip(cells, widths, strict=True))
-
-    return [line(headers).rstrip(), "  ".join("─" * w for w in widths)] + [
-        line(r).rstrip() for r in rows
-    ]
 
 
 # ---------------------------------------------------------------- run, remind
@@ -217,7 +198,6 @@ def _day_label(d: date, lang: str) -> str:
 def _outbox(settings: Settings, kw: dict[str, Any]) -> int:
     from jobs.tick import open_store
     from tracker.db.engine import session_scope
-    from tracker.reminders import outbox
 
     state: str | None = kw["state"]
     lang = settings.lang
@@ -288,7 +268,6 @@ def _short(text: str, limit: int = 60) -> str:
 @handler("outbox-retry")
 def _outbox_retry(settings: Settings, kw: dict[str, Any]) -> int:
     from jobs.tick import open_store
-    from tracker.reminders import outbox
 
     row_id: int = kw["row_id"]
     engine = open_store(_db(settings))
