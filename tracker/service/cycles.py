@@ -334,8 +334,13 @@ def _summary(
     retired: Iterable[str],
     removed: Iterable[str],
 ) -> str:
-    parts = [f"{path} (version {cfg.cycle.version})"]
-    for label, items in (("added", added), ("retired", retired), ("removed members", removed)):
+    # The audit trail is read by the secretariat: Vietnamese, like every default text.
+    parts = [f"{path} (phiên bản {cfg.cycle.version})"]
+    for label, items in (
+        ("thêm nghĩa vụ", added),
+        ("thôi áp dụng", retired),
+        ("gỡ đơn vị", removed),
+    ):
         items = list(items)
         if items:
             parts.append(f"{label}: {', '.join(items)}")
