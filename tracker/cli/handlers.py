@@ -121,7 +121,15 @@ def parse_at(text: str | None) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
-        value = datetime.combine(parse_day(text, "--at"), time(8))
+        try:
+            value = datetime.combine(parse_day(text, "--at"), time(8))
+        except BadInputError:
+            raise BadInputError(
+                f"--at '{text}' không phải ngày giờ hợp lệ: viết 2022-12-26, 26/12/2022"
+                " hoặc 2022-12-26T14:30.",
+                f"--at '{text}' is not a valid date or time: write 2022-12-26, 26/12/2022"
+                " or 2022-12-26T14:30.",
+            ) from None
     if len(text.strip()) <= 10 and "T" not in text and " " not in text.strip():
         value = datetime.combine(value.date(), time(8))
     return value if value.tzinfo else value.replace(tzinfo=TZ)
