@@ -8,6 +8,7 @@ here except Ctrl-C, so a real bug still shows its traceback to the developers.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -51,6 +52,10 @@ def dispatch(settings: Settings, name: str, kwargs: dict[str, Any]) -> int:
         # when one of them runs, so `tracker status` does not pay for it (bench/README.md).
         from tracker.cli import reminder_cmds  # noqa: F401
     _freeze_imports()
+    # The library logs in English for developers; the user gets the command's own one-line,
+    # localised messages. Without a handler Python would print warnings on stderr as well
+    # (`tracker run` installs its own log handler, which still receives everything).
+    logging.getLogger("tracker").addHandler(logging.NullHandler())
     try:
         return _HANDLERS[name](settings, kwargs)
     except TrackerError as exc:
