@@ -28,7 +28,7 @@ from tracker.cli.app import Settings
 from tracker.config import load_config, shipped_configs
 from tracker.config.schema import ClusterConfig
 from tracker.db.engine import default_database_url, make_engine, mask_url, session_scope
-from tracker.errors import BadInputError, NotFoundError, TrackerError
+from tracker.errors import BadInputError, TrackerError
 from tracker.service import cycles, views
 
 if TYPE_CHECKING:
@@ -312,7 +312,7 @@ def _status(settings: Settings, kw: dict[str, Any]) -> int:
     with _store(settings) as session:
         ctx = _context(session, settings, kw["cycle"], at)
         if kw["member"] is not None:
-            _check_member(ctx, kw["member"])
+            ctx.require_member(kw["member"])
         rows = views.status_rows(
             ctx, local_date(at), member=kw["member"], overdue_only=kw["overdue"]
         )
@@ -329,21 +329,12 @@ def _status(settings: Settings, kw: dict[str, Any]) -> int:
     return 0
 
 
-def _check_member(ctx: cycles.CycleContext, member: str) -> None:
-    known = [m.id for m in ctx.cfg.members]
-    if member not in known:
-        raise NotFoundError(
-            f"Không có đơn vị '{member}'. Các đơn vị: {', '.join(known)}.",
-            f"No member '{member}'. Members: {', '.join(known)}.",
-        )
-
-
 @handler("show")
 def _show(settings: Settings, kw: dict[str, Any]) -> int:
     at = now()
     with _store(settings) as session:
         ctx = _context(session, settings, kw["cycle"], at)
-        _check_member(ctx, kw["member"])
+        ctx.require_member(kw["member"])
         if kw["milestone"] is None:
             rows = views.status_rows(ctx, local_date(at), member=kw["member"])
             render.member_summary(ctx, kw["member"], rows, settings.lang)
@@ -458,7 +449,7 @@ def _history(settings: Settings, kw: dict[str, Any]) -> int:
         ctx = _context(session, settings, kw["cycle"], at)
         # A member removed with --force keeps its history, and it stays readable.
         if kw["member"] is not None and kw["member"] not in {o.member_id for o in ctx.obligations}:
-            _check_member(ctx, kw["member"])
+            ctx.require_member(kw["member"])
         rows = views.history(session, ctx, member=kw["member"])
     render.history(rows, settings.lang)
     return 0

@@ -47,12 +47,7 @@ class Who:
 
 
 def find_obligation(ctx: CycleContext, member_id: str, milestone_id: str) -> Obligation:
-    members = {m.id for m in ctx.cfg.members}
-    if member_id not in members:
-        raise NotFoundError(
-            f"Không có đơn vị '{member_id}'. Các đơn vị: {', '.join(sorted(members))}.",
-            f"No member '{member_id}'. Members: {', '.join(sorted(members))}.",
-        )
+    ctx.require_member(member_id)
     for ob in ctx.obligations:
         if ob.active and ob.member_id == member_id and ob.milestone_id == milestone_id:
             return ob
@@ -252,14 +247,9 @@ def request(
             f"Hạn {vn_date(due)} đã qua; chọn hạn từ hôm nay trở đi.",
             f"Due date {due.isoformat()} is past; pick today or later.",
         )
-    known = [m.id for m in ctx.cfg.members]
-    targets = members or known
+    targets = members or [m.id for m in ctx.cfg.members]
     for mid in targets:
-        if mid not in known:
-            raise NotFoundError(
-                f"Không có đơn vị '{mid}'. Các đơn vị: {', '.join(known)}.",
-                f"No member '{mid}'. Members: {', '.join(known)}.",
-            )
+        ctx.require_member(mid)
     used = [
         int(ob.milestone_id.removeprefix("request-"))
         for ob in ctx.obligations

@@ -87,6 +87,15 @@ class CycleContext:
             )
         return ms
 
+    def require_member(self, member_id: str) -> None:
+        """Refuse a member id the cycle's config does not have, listing the valid ones."""
+        known = [m.id for m in self.cfg.members]
+        if member_id not in known:
+            raise NotFoundError(
+                f"Không có đơn vị '{member_id}'. Các đơn vị: {', '.join(known)}.",
+                f"No member '{member_id}'. Members: {', '.join(known)}.",
+            )
+
     def owner_of(self, ms: Milestone) -> list[str]:
         """Member ids that owe `ms`: every active member, or the (next) leader."""
         if ms.assignee == "members":
