@@ -448,10 +448,15 @@ class ClusterConfig(_Model):
         raise KeyError(member_id)
 
     def milestone(self, milestone_id: str) -> Milestone:
-        for m in self.milestones:
-            if m.id == milestone_id:
-                return m
-        raise KeyError(milestone_id)
+        found = self.find_milestone(milestone_id)
+        if found is None:
+            raise KeyError(milestone_id)
+        return found
+
+    def find_milestone(self, milestone_id: str) -> Milestone | None:
+        """The milestone, or None for an ad-hoc request ("request-<n>") or one dropped
+        from a reloaded config."""
+        return next((m for m in self.milestones if m.id == milestone_id), None)
 
 
 def _relative_cycle(by_id: dict[str, Milestone]) -> list[str]:

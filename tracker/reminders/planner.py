@@ -104,7 +104,7 @@ def digest_key(cycle_id: int, day: date, email: str) -> str:
 
 def policy_for(cfg: ClusterConfig, milestone_id: str) -> ReminderPolicy:
     """The milestone's own reminder policy, else the cluster default (ad-hoc requests too)."""
-    ms = _milestone(cfg, milestone_id)
+    ms = cfg.find_milestone(milestone_id)
     if ms is not None and ms.reminders is not None:
         return ms.reminders
     return cfg.reminders
@@ -140,7 +140,7 @@ def plan_reminders(
     for ob in obligations:
         if ob.state not in REMINDED_STATES or ob.due is None:
             continue
-        ms = _milestone(cfg, ob.milestone_id)
+        ms = cfg.find_milestone(ob.milestone_id)
         for slot, due in _slots(cfg, year, cal, ob, ob.due, ms, leader_id):
             for rcpt in slot.recipients:
                 add(
@@ -343,15 +343,6 @@ def _escalation(
 
 
 # -- helpers ----------------------------------------------------------------------------
-
-
-def _milestone(cfg: ClusterConfig, milestone_id: str) -> Milestone | None:
-    # Ad-hoc requests ("request-<n>") and milestones dropped from a reloaded config have
-    # no entry; they get the cluster's default policy.
-    try:
-        return cfg.milestone(milestone_id)
-    except KeyError:
-        return None
 
 
 def _at(day: date, hour: int) -> datetime:

@@ -67,7 +67,7 @@ class CycleContext:
         for ob in self.obligations:
             if ob.event_date is None or not ob.active:
                 continue
-            ms = _milestone_or_none(self.cfg, ob.milestone_id)
+            ms = self.cfg.find_milestone(ob.milestone_id)
             per_member = ms is not None and getattr(ms.rule, "per_member", False)
             out[(ob.milestone_id, ob.member_id if per_member else None)] = ob.event_date
         return out
@@ -78,7 +78,7 @@ class CycleContext:
         return plan_cycle(self.cfg, self.year, self.calendar, events)
 
     def milestone(self, milestone_id: str) -> Milestone:
-        ms = _milestone_or_none(self.cfg, milestone_id)
+        ms = self.cfg.find_milestone(milestone_id)
         if ms is None:
             known = ", ".join(m.id for m in self.cfg.milestones)
             raise NotFoundError(
@@ -103,10 +103,6 @@ class CycleContext:
         if ms.assignee == "next_leader" and self.cfg.cycle.next_leader:
             return [self.cfg.cycle.next_leader]
         return [self.row.leader_id]
-
-
-def _milestone_or_none(cfg: ClusterConfig, milestone_id: str) -> Milestone | None:
-    return next((m for m in cfg.milestones if m.id == milestone_id), None)
 
 
 def load_context(session: Session, row: CycleRow) -> CycleContext:
