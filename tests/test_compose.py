@@ -140,6 +140,8 @@ def letter(kind: Kind, lang: Lang = "vi", **changes: object) -> Letter:
         "digest": (FOCAL, (half_year(-2), INSPECTION)),
         "leader_digest": (LEADER, (CONFERENCE, DRAFT)),
         "set_date": (LEADER, (CONFERENCE,)),
+        "event_notice": (FOCAL, (INSPECTION,)),
+        "province_report": (PROVINCE, (half_year(-12),)),
     }[kind]
     extra: dict[str, object] = {}
     if kind == "leader_digest":

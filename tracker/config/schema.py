@@ -225,6 +225,16 @@ Rule = Annotated[
 Policy = Literal["as_written", "next_working_day", "previous_working_day"]
 
 
+class ProvinceReportPolicy(_Model):
+    """The formal report the cluster may choose to send its superior, the provincial board
+    (Điều 4.6): members' obligations overdue by at least `overdue_at_least` working days,
+    every `every_working_days` working days, never after the summary conference. The
+    board is never sent reminders, nags or digests: it does not owe the cluster anything."""
+
+    every_working_days: int = Field(default=5, ge=1, le=60)
+    overdue_at_least: int = Field(default=10, ge=1, le=120)
+
+
 class ReminderPolicy(_Model):
     """When to remind (issue 3). Lead times are calendar days before the due date."""
 
@@ -237,6 +247,12 @@ class ReminderPolicy(_Model):
     escalate_head_after: int | None = Field(default=3, ge=1)
     escalate_leader_after: int | None = Field(default=5, ge=1)
     escalate_province_after: int | None = Field(default=10, ge=1)
+    # Events (a visit, a meeting, the conference) are not deadlines: notices this many
+    # working days before they happen, to the people concerned, and never an overdue nag.
+    event_notice_working_days: list[Annotated[int, Field(ge=0, le=60)]] = [7, 1]
+    # None (default): the provincial board gets nothing. Set it to send the board a
+    # formal report of members' overdue obligations (see ProvinceReportPolicy).
+    report_to_province: ProvinceReportPolicy | None = None
 
 
 class Milestone(_Model):

@@ -25,6 +25,8 @@ Kind = Literal[
     "digest",  # everything for one recipient on one day
     "leader_digest",  # the leader's daily view of the whole cluster
     "set_date",  # the leader must set the summary conference's date (Điều 7.7)
+    "event_notice",  # an event (visit, meeting, conference) is coming: when and where
+    "province_report",  # the cluster's formal report to the provincial board
 ]
 KINDS: tuple[Kind, ...] = (
     "reminder",
@@ -35,6 +37,8 @@ KINDS: tuple[Kind, ...] = (
     "digest",
     "leader_digest",
     "set_date",
+    "event_notice",
+    "province_report",
 )
 Lang = Literal["vi", "en"]
 LANGS: tuple[Lang, ...] = ("vi", "en")
@@ -68,6 +72,9 @@ class Item:
     # The leader must set this event's date (a set_date reminder, Điều 7.7). Wherever the
     # item appears (the leader's digest absorbs it in daily mode) it shows the command.
     needs_date: bool = False
+    # An event (a visit, a meeting, the conference): `due` is the day it is held; it is
+    # never overdue or late, it is recorded as held (Điều 7.4–7.9).
+    event: bool = False
 
     def __post_init__(self) -> None:
         if self.unscheduled and self.due is not None:

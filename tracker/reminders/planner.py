@@ -37,7 +37,15 @@ from tracker.reminders.recipients import (
 )
 
 ReminderKind = Literal[
-    "lead", "window_open", "window_closing", "overdue", "escalation", "set_date", "leader_digest"
+    "lead",
+    "window_open",
+    "window_closing",
+    "overdue",
+    "escalation",
+    "set_date",  # to the leader: date this event / leader-dated deadline (no date yet)
+    "event_notice",  # before an event (visit, meeting, conference): offset = working days
+    "leader_digest",
+    "province_report",  # cycle-level, to the provincial board, only when configured
 ]
 
 # Only these states still owe something. `submitted`: the member says it is sent, so stop
