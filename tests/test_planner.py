@@ -39,6 +39,8 @@ TET_2023 = {date(2023, 1, 20) + timedelta(days=i) for i in range(7)}
 
 FOCAL = {m.id: next(c.email for c in m.contacts if c.role == "focal") for m in CFG.members}
 HEAD = {m.id: next(c.email for c in m.contacts if c.role == "head") for m in CFG.members}
+# The leader's office: the `leader` operator's address (its tasks and digest).
+OFFICE = next(str(op.email) for op in CFG.operators if op.role == "leader")
 
 
 def obligations(
@@ -179,8 +181,14 @@ def test_half_year_report_gets_all_five_lead_reminders(
 def test_every_open_obligation_is_reminded_before_its_deadline(
     cycle_obs: list[ObligationView], whole_cycle: list[PlannedReminder]
 ) -> None:
-    dated = [o for o in cycle_obs if o.due is not None and o.due.date is not None]
-    assert len(dated) == len(cycle_obs)  # the conference is set: everything has a date
+    deadlines = [o for o in cycle_obs if not CFG.milestone(o.milestone_id).is_event]
+    dated = [o for o in deadlines if o.due is not None and o.due.scheduled is not False]
+    # The conference and one visit are set: every deadline has a date but the leader's
+    # reports to the province, which the province's guidance dates (Điều 4.5, 4.6).
+    assert {o.milestone_id for o in deadlines if o not in dated} == {
+        "province_half_year_report",
+        "province_annual_report",
+    }
     for ob in dated:
         assert ob.due is not None and ob.due.date is not None
         before = [r for r in of(whole_cycle, ob, "lead") if r.send_at.date() <= ob.due.date]
@@ -225,14 +233,73 @@ def test_window_closing_on_a_lead_day_is_not_sent_twice(
     assert kinds[("window_open", 0)] == date(2022, 12, 30)
 
 
-def test_an_event_dated_early_in_its_window_gets_no_closing_notice(
+def test_a_visit_is_an_event_with_notices_before_it_and_no_nag_after(
     cycle_obs: list[ObligationView], whole_cycle: list[PlannedReminder]
 ) -> None:
     ob = find(cycle_obs, "cross_inspection", "muong-cha")  # visit on Wed 12/10/2022
-    got = {(r.kind, r.offset): r.send_at.date() for r in of(whole_cycle, ob)}
-    assert got[("window_open", 0)] == date(2022, 9, 30)  # 1/10/2022 is a Saturday
-    assert got[("lead", 0)] == date(2022, 10, 12)
-    assert not [k for k in got if k[0] == "window_closing"]
+    got = {(r.kind, r.offset, r.recipient_role): r.send_at.date() for r in of(whole_cycle, ob)}
+    # 7 and 1 working days before: Mon 3/10 and Tue 11/10, to the visited member's focal
+    # officer and to the leader's office; nothing before or after that.
+    assert got == {
+        ("event_notice", 7, "focal"): date(2022, 10, 3),
+        ("event_notice", 7, "leader"): date(2022, 10, 3),
+        ("event_notice", 1, "focal"): date(2022, 10, 11),
+        ("event_notice", 1, "leader"): date(2022, 10, 11),
+    }
+    assert {r.recipient_email for r in of(whole_cycle, ob) if r.recipient_role == "focal"} == {
+        FOCAL["muong-cha"]
+    }
+
+
+def test_an_undated_visit_asks_the_leader_never_the_member(
+    cycle_obs: list[ObligationView], whole_cycle: list[PlannedReminder]
+) -> None:
+    ob = find(cycle_obs, "cross_inspection", "nam-po")  # no date set
+    rows = of(whole_cycle, ob)
+    assert rows and {r.kind for r in rows} == {"set_date"}
+    assert {(r.recipient_role, r.recipient_email) for r in rows} == {("leader", OFFICE)}
+    # From set_date_from (1/9/2022, National Day: Mon 5/9) weekly until the window ends.
+    assert rows[0].send_at.date() == date(2022, 9, 5)
+    assert rows[-1].send_at.date() <= date(2022, 11, 30)
+
+
+def test_the_conference_gets_notices_to_every_member_and_no_overdue(
+    cycle_obs: list[ObligationView], whole_cycle: list[PlannedReminder]
+) -> None:
+    ob = find(cycle_obs, "summary_conference")  # Fri 10/3/2023
+    rows = of(whole_cycle, ob)
+    assert {r.kind for r in rows} == {"event_notice"}
+    assert {r.send_at.date() for r in rows} == {date(2023, 3, 1), date(2023, 3, 9)}
+    assert {r.recipient_email for r in rows if r.recipient_role == "focal"} == set(FOCAL.values())
+    assert {r.recipient_email for r in rows if r.recipient_role == "leader"} == {OFFICE}
+    # The election is held at the conference: its notice is the conference's.
+    assert of(whole_cycle, find(cycle_obs, "leader_election")) == []
+
+
+def test_the_leaders_tasks_go_to_its_office_and_its_member_duties_to_its_focal_officer(
+    cycle_obs: list[ObligationView], whole_cycle: list[PlannedReminder]
+) -> None:
+    task = of(whole_cycle, find(cycle_obs, "score_summary"))
+    assert task and {(r.recipient_role, r.recipient_email) for r in task} == {("leader", OFFICE)}
+    duty = of(whole_cycle, find(cycle_obs, "annual_report", LEADER))
+    assert {(r.recipient_role, r.recipient_email) for r in duty if r.kind != "escalation"} == {
+        ("focal", FOCAL[LEADER])
+    }
+
+
+def test_leader_dated_reports_to_the_province_ask_for_their_date_then_remind() -> None:
+    obs = obligations(plan_cycle(CFG, 2022, CAL, EVENTS))
+    report = find(obs, "province_half_year_report")
+    got = of(plan(obs), report)
+    assert {r.kind for r in got} == {"set_date"}
+    assert got[0].send_at.date() == date(2022, 6, 1)
+    dated = obligations(
+        plan_cycle(
+            CFG, 2022, CAL, {**EVENTS, ("province_half_year_report", None): date(2022, 7, 15)}
+        )
+    )
+    kinds = {r.kind for r in of(plan(dated), find(dated, "province_half_year_report"))}
+    assert kinds == {"lead", "window_open", "overdue"}  # no escalation: its own work
 
 
 # -- states ------------------------------------------------------------------------------
@@ -323,10 +390,10 @@ def test_an_unset_conference_reminds_the_leader_to_set_it_from_1_december() -> N
     # Thu 26/1/2023 is in Tết: that week's reminder waits for Fri 27/1.
     assert dict(zip(offsets, days, strict=True))[56] == date(2023, 1, 27)
     for r in set_date:
-        assert r.recipient_email == FOCAL[LEADER]
+        assert (r.recipient_role, r.recipient_email) == ("leader", OFFICE)
         assert r.due == date(2023, 3, 31)
     # Nothing is reminded against the dates that count from the conference.
-    for milestone in ("score_summary", "draft_report", "preparatory_meeting", "leader_election"):
+    for milestone in ("score_summary", "draft_report", "leader_election"):
         ob = find(obs, milestone)
         assert ob.due is not None and ob.due.date is None
         assert of(got, ob) == []
@@ -371,7 +438,7 @@ def test_overdue_spacing_and_count_follow_the_policy() -> None:
     ] == []
 
 
-def test_escalation_climbs_from_head_to_leader_to_province(
+def test_escalation_climbs_from_head_to_leader_and_never_to_the_province(
     cycle_obs: list[ObligationView], whole_cycle: list[PlannedReminder]
 ) -> None:
     ob = find(cycle_obs, "half_year_report", "nam-po")
@@ -379,11 +446,9 @@ def test_escalation_climbs_from_head_to_leader_to_province(
         (r.offset, r.send_at.date(), r.recipient_role, r.recipient_email)
         for r in of(whole_cycle, ob, "escalation")
     ]
-    # The leader's focal officer is also the leader operator's address: written to once.
     assert rungs == [
         (3, date(2022, 7, 5), "head", HEAD["nam-po"]),
-        (5, date(2022, 7, 7), "leader", FOCAL[LEADER]),
-        (10, date(2022, 7, 14), "province", "ban-tdkt@example.vn"),
+        (5, date(2022, 7, 7), "leader", OFFICE),
     ]
     assert all(r.member_id == "nam-po" for r in of(whole_cycle, ob, "escalation"))
 
@@ -391,9 +456,11 @@ def test_escalation_climbs_from_head_to_leader_to_province(
 def test_the_leader_is_not_escalated_to_about_its_own_work(
     cycle_obs: list[ObligationView], whole_cycle: list[PlannedReminder]
 ) -> None:
-    for ob in (find(cycle_obs, "score_summary"), find(cycle_obs, "half_year_report", LEADER)):
-        roles = [(r.offset, r.recipient_role) for r in of(whole_cycle, ob, "escalation")]
-        assert roles == [(3, "head"), (10, "province")], ob.milestone_id
+    task = find(cycle_obs, "score_summary")
+    assert of(whole_cycle, task, "escalation") == []
+    duty = find(cycle_obs, "half_year_report", LEADER)
+    roles = [(r.offset, r.recipient_role) for r in of(whole_cycle, duty, "escalation")]
+    assert roles == [(3, "head")]
 
 
 def test_escalation_skips_missing_rungs() -> None:
@@ -585,3 +652,65 @@ def test_next_years_cycle_sends_no_leader_digest_before_its_year() -> None:
     digests = [r for r in planned if r.kind == "leader_digest"]
     assert digests, "January 2023 digests are within the 14-day look-ahead"
     assert all(r.send_at.date() >= date(2023, 1, 1) for r in digests)
+
+
+# -- the provincial board ----------------------------------------------------------------
+
+
+def test_the_provincial_board_gets_nothing_by_default(whole_cycle: list[PlannedReminder]) -> None:
+    assert [r for r in whole_cycle if r.recipient_role == "province"] == []
+
+
+def test_a_configured_report_to_the_board_lists_members_lapses_only_before_the_conference(
+    cycle_obs: list[ObligationView],
+) -> None:
+    from tracker.config.schema import ProvinceReportPolicy
+
+    cfg = CFG.model_copy(
+        update={
+            "reminders": CFG.reminders.model_copy(
+                update={"report_to_province": ProvinceReportPolicy(overdue_at_least=10)}
+            )
+        }
+    )
+    # Only Nậm Pồ's half-year report (due Thu 30/6/2022) is still owed; the leader's own
+    # unit's lapse and the leader's tasks are never reported.
+    owed = {("half_year_report", "nam-po"), ("half_year_report", LEADER), ("score_summary", LEADER)}
+    obs = [
+        o
+        if (o.milestone_id, o.member_id) in owed
+        else ObligationView(
+            o.obligation_id, o.cycle_id, o.member_id, o.milestone_id, "completed", o.due
+        )
+        for o in cycle_obs
+    ]
+    days: list[date] = []
+    for start in (date(2022, 7, 1), date(2022, 7, 15), date(2023, 2, 20), date(2023, 3, 6)):
+        got = plan(obs, cfg, now=at8(start))
+        days += [r.send_at.date() for r in got if r.kind == "province_report"]
+        assert all(
+            r.recipient_role == "province" and r.obligation_id is None
+            for r in got
+            if r.kind == "province_report"
+        )
+    days = sorted(set(days))
+    assert days, "a report is planned once the lapse is 10 working days old"
+    # Not before Nậm Pồ is 10 working days late (14/7/2022), every 5th working day, and
+    # never on or after the conference day (10/3/2023).
+    assert days[0] >= date(2022, 7, 14)
+    assert all(CAL.is_working_day(d) for d in days)
+    assert all(d < CONFERENCE for d in days)
+    start_of_year = date(2021, 12, 31)
+    assert all(CAL.working_days_between(start_of_year, d) % 5 == 0 for d in days)
+    # With every member obligation done, nothing is reported.
+    done = [
+        o
+        if o.member_id == LEADER
+        else ObligationView(
+            o.obligation_id, o.cycle_id, o.member_id, o.milestone_id, "completed", o.due
+        )
+        for o in obs
+    ]
+    assert [
+        r for r in plan(done, cfg, now=at8(date(2022, 7, 15))) if r.kind == "province_report"
+    ] == []

@@ -30,7 +30,10 @@ def standing(
     due_soon_days: int,
     submitted_on: date | None = None,
     completed_on: date | None = None,
+    event: bool = False,
 ) -> Standing:
+    """`event`: the obligation is an event (a visit, a meeting, the conference), held on
+    `due`: it can be coming up, never overdue or late; it is recorded as held."""
     if due is None:
         return Standing(days_left=None, overdue=False, due_soon=False, late=False)
     days_left = (due - today).days
@@ -40,7 +43,7 @@ def standing(
     return Standing(
         days_left=days_left,
         # A deadline ends at 24:00 local on its day (Điều 7: "chậm nhất ngày …").
-        overdue=pending and days_left < 0,
+        overdue=pending and days_left < 0 and not event,
         due_soon=pending and 0 <= days_left <= due_soon_days,
-        late=late,
+        late=late and not event,
     )

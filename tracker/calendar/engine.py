@@ -21,6 +21,7 @@ from tracker.config.schema import (
     DayOfYear,
     EventRule,
     FixedRule,
+    LeaderDatedRule,
     MonthRule,
     QuarterRule,
     RelativeRule,
@@ -252,6 +253,13 @@ class _Planner:
         # cross-inspection visit per member in October–November (Điều 7.4).
         window = resolve_window(rule, self.year)
         wvi, wen = _window_text(rule.within, window)
+        if isinstance(rule, LeaderDatedRule):
+            # Điều 4.5, 4.6: the province's guidance gives the day; the leader enters it.
+            text = (
+                f"ngày Trưởng cụm ấn định theo hướng dẫn của tỉnh, {wvi}",
+                f"a date the leader sets from the province's guidance, {wen}",
+            )
+            return _Resolved(self._event_entry(milestone_id, None, window, policy, text), {})
         if not rule.per_member:
             text = (f"ngày Trưởng cụm ấn định, {wvi}", f"a date set by the leader, {wen}")
             return _Resolved(self._event_entry(milestone_id, None, window, policy, text), {})
@@ -327,14 +335,22 @@ class _Planner:
             return _Resolved(entry(None, _window_bound(target.shared, rule.anchor)), {})
         if not target.per_member:
             return _Resolved(entry(None, _anchor_date(target.shared)), {})
-        own = {m: entry(m, _anchor_date(d)) for m, d in target.per_member.items()}
-        # One entry for the leader's single obligation: it must hold for every member, so
-        # it counts from the earliest member date (before) or the latest (after).
+        # One entry for the leader's single obligation (the inspection plan before the
+        # first visit, Điều 7.5): it must hold for every member, so it counts from the
+        # earliest member date (before: as soon as one visit is dated, the plan is due
+        # before it) or the latest (after: only once every member is dated).
         dates = [_anchor_date(d) for d in target.per_member.values()]
+        known = [d for d in dates if d is not None]
         base: date | None = None
-        if all(d is not None for d in dates):
-            known = [d for d in dates if d is not None]
-            base = min(known) if rule.direction == "before" else max(known)
+        if rule.direction == "before" and known:
+            base = min(known)
+        elif known and len(known) == len(dates):
+            base = max(known)
+        if self.cfg.milestone(milestone_id).assignee != "members":
+            # The leader owes it once: no per-member entries, or the leader's own member's
+            # visit would date it (plan.due prefers a member's own entry).
+            return _Resolved(entry(None, base), {})
+        own = {m: entry(m, _anchor_date(d)) for m, d in target.per_member.items()}
         return _Resolved(entry(None, base), own)
 
     def _count(self, base: date, rule: RelativeRule) -> date:

@@ -249,6 +249,19 @@ def request(
 
 
 @app.command()
+def elect(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Argument(help="Member id of next year's leader.")],
+    cycle: CycleOpt = None,
+    ref: RefOpt = "",
+    on: OnOpt = None,
+    note: NoteOpt = "",
+) -> None:
+    """Ghi kết quả bầu Trưởng cụm năm sau (Điều 7.9). Record next year's elected leader."""
+    _run(ctx, "elect", member=member, cycle=cycle, ref=ref, on=on, note=note)
+
+
+@app.command()
 def calendar(ctx: typer.Context, cycle: CycleOpt = None) -> None:
     """Mọi mốc với ngày, quy tắc và điều khoản. Every milestone with its date, rule, article."""
     _run(ctx, "calendar", cycle=cycle)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[[Settings, dict[str, Any]], int]
 _HANDLERS: dict[str, Handler] = {}
+_LAZY = {"elect": "tracker.cli.election_cmds"}
 
 
 def handler(name: str) -> Callable[[Handler], Handler]:
@@ -48,9 +49,12 @@ def handler(name: str) -> Callable[[Handler], Handler]:
 
 def dispatch(settings: Settings, name: str, kwargs: dict[str, Any]) -> int:
     if name not in _HANDLERS:
-        # The reminder commands register themselves when their module is imported: only
-        # when one of them runs, so `tracker status` does not pay for it (bench/README.md).
-        from tracker.cli import reminder_cmds  # noqa: F401
+        # The reminder and election commands register themselves when their module is
+        # imported: only when one of them runs, so `tracker status` does not pay for it
+        # (bench/README.md).
+        import importlib
+
+        importlib.import_module(_LAZY.get(name, "tracker.cli.reminder_cmds"))
     _freeze_imports()
     # The library logs in English for developers; the user gets the command's own one-line,
     # localised messages. Without a handler Python would print warnings on stderr as well

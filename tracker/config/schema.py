@@ -204,6 +204,16 @@ class EventRule(_Model):
     per_member: bool = False
 
 
+class LeaderDatedRule(EventRule):
+    """A deadline whose date the leader sets from outside guidance, inside a window: the
+    leader's half-year and annual reports of the cluster to the province "theo quy định của
+    UBND tỉnh và Ban Thi đua - Khen thưởng tỉnh" (Điều 4.5, 4.6), whose date the
+    province's yearly guidance gives. Dated like an event (`tracker schedule`), but once
+    dated it is a deadline: reminders before it, overdue after it."""
+
+    kind: Literal["dated_by_leader"]  # type: ignore[assignment]
+
+
 class RelativeRule(_Model):
     """N calendar or working days before/after another milestone, e.g. the draft report
     at least 5 days before the conference (note under Điều 7.9)."""
@@ -218,7 +228,7 @@ class RelativeRule(_Model):
 
 
 Rule = Annotated[
-    FixedRule | WindowRule | MonthRule | QuarterRule | EventRule | RelativeRule,
+    FixedRule | WindowRule | MonthRule | QuarterRule | EventRule | LeaderDatedRule | RelativeRule,
     Field(discriminator="kind"),
 ]
 
@@ -233,6 +243,9 @@ class ProvinceReportPolicy(_Model):
 
     every_working_days: int = Field(default=5, ge=1, le=60)
     overdue_at_least: int = Field(default=10, ge=1, le=120)
+    # The milestone after which nothing is reported: the summary conference, where the
+    # board's members hear the year's results (Điều 7.8, 7.9).
+    until: str = "summary_conference"
 
 
 class ReminderPolicy(_Model):
@@ -243,10 +256,11 @@ class ReminderPolicy(_Model):
     window_closing_days: int | None = Field(default=3, ge=0, le=60)
     overdue_every_working_days: int = Field(default=2, ge=1, le=30)
     overdue_max: int = Field(default=5, ge=0, le=50)
-    # Escalation ladder: after K working days overdue, also write to these roles.
+    # Escalation ladder: after K working days overdue, also write to these roles. The
+    # provincial board is not on it: the cluster answers to the board (Điều 4), it does
+    # not send it reminders; see report_to_province.
     escalate_head_after: int | None = Field(default=3, ge=1)
     escalate_leader_after: int | None = Field(default=5, ge=1)
-    escalate_province_after: int | None = Field(default=10, ge=1)
     # Events (a visit, a meeting, the conference) are not deadlines: notices this many
     # working days before they happen, to the people concerned, and never an overdue nag.
     event_notice_working_days: list[Annotated[int, Field(ge=0, le=60)]] = [7, 1]
@@ -268,9 +282,27 @@ class Milestone(_Model):
     deliverable: str = ""  # what to send and to whom, Vietnamese
     deliverable_en: str = ""
     reminders: ReminderPolicy | None = None  # None: the cluster default
-    # For an event the leader must date (the conference): remind the leader to set it from
-    # this day on (issue 3), e.g. `1/12/Y`.
+    # For a date the leader sets (the conference, the visits, the province's reports):
+    # remind the leader to set it from this day on, e.g. `1/12/Y`; None = from
+    # SET_DATE_DEFAULT_DAYS before the end of its window ("near the end of its window").
     set_date_from: DayOfYear | None = None
+    # An event happens on a day (a visit, a meeting, the conference, the election): it gets
+    # notices before it, is recorded as held, and is never overdue. None: an `event` rule
+    # is an event, every other rule a deadline; `true` makes a relative day an event (the
+    # election, held at the conference, Điều 7.9).
+    event: bool | None = None
+
+    @property
+    def is_event(self) -> bool:
+        if self.event is not None:
+            return self.event
+        return isinstance(self.rule, EventRule) and self.rule.kind == "event"
+
+    @property
+    def leader_dates(self) -> bool:
+        """The leader sets this date with `tracker schedule` (an event or a leader-dated
+        deadline)."""
+        return isinstance(self.rule, EventRule)
 
     _parse = field_validator("set_date_from", mode="before")(_day)
     _nl = field_validator("name", "name_en", "article", "deliverable", "deliverable_en")(
@@ -310,6 +342,11 @@ class Operator(_Model):
     email: EmailStr | None = None
     # When set, only these OS accounts may act as this operator.
     os_users: list[SafeStr] = []
+    # The unit this operator works for. A `leader` operator bound to a member is the
+    # leader's office only while that member leads: after `tracker elect` names another
+    # leader, the leader's letters go to the new leader's focal officer until the config
+    # names its office.
+    member: str | None = None
 
     _nl = field_validator("name")(_no_newlines)
 
@@ -375,6 +412,9 @@ class Cycle(_Model):
     next_leader: str | None = None
     version: SafeStr = "1"
     due_soon_days: int = Field(default=7, ge=0, le=60)
+    # The milestone `tracker elect` records as held (the election at the conference,
+    # Điều 7.9), when the config has it.
+    election: str = "leader_election"
 
 
 class ClusterConfig(_Model):
@@ -423,6 +463,14 @@ class ClusterConfig(_Model):
                     )
                 )
         for i, op in enumerate(self.operators):
+            if op.member is not None and op.member not in known:
+                problems.append(
+                    ConfigProblem(
+                        ("operators", i, "member"),
+                        f"'{op.member}' không phải mã đơn vị — {use_vi}",
+                        f"'{op.member}' is not a member id — {use_en}",
+                    )
+                )
             if op.role.startswith("member:") and op.role[7:] not in known:
                 problems.append(
                     ConfigProblem(
@@ -441,6 +489,25 @@ class ClusterConfig(_Model):
                         f"'{ms.rule.to}' is not a milestone id — use one of: {', '.join(milestones)}",
                     )
                 )
+        board = self.reminders.report_to_province
+        if board is not None and board.until not in by_id:
+            problems.append(
+                ConfigProblem(
+                    ("reminders", "report_to_province", "until"),
+                    f"'{board.until}' không phải mã mốc — dùng một trong: {', '.join(milestones)}",
+                    f"'{board.until}' is not a milestone id — use one of: {', '.join(milestones)}",
+                )
+            )
+        if board is not None and self.province_board is None:
+            problems.append(
+                ConfigProblem(
+                    ("reminders", "report_to_province"),
+                    "báo cáo gửi Ban Thi đua - Khen thưởng tỉnh cần mục [province_board]"
+                    " (tên và địa chỉ e-mail của Ban)",
+                    "a report to the provincial board needs a [province_board] section"
+                    " (the board's name and e-mail address)",
+                )
+            )
         loop = _relative_cycle(by_id)
         if loop:
             path = " → ".join(loop)

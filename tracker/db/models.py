@@ -48,6 +48,9 @@ class CycleRow(SQLModel, table=True):
     # not from a file that may have been edited since.
     config_json: str = Field(sa_column=Column(Text, nullable=False))
     loaded_at: datetime = Field(sa_type=UTCDateTime)
+    # The member elected at this cycle's summary conference to lead the next year
+    # (Điều 7.9, `tracker elect`): the next cycle takes it as its leader.
+    elected_leader_id: str | None = Field(default=None, max_length=64)
 
 
 class MemberRow(SQLModel, table=True):

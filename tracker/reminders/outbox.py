@@ -341,6 +341,7 @@ def catch_up_missed(session: Session, now: datetime) -> int:
                 col(OutboxRow.recipient_role),
                 col(OutboxRow.send_at),
                 col(OutboxRow.cycle_id),
+                col(OutboxRow.kind),
             )
             .where(
                 col(OutboxRow.state) == PLANNED,
@@ -353,19 +354,22 @@ def catch_up_missed(session: Session, now: datetime) -> int:
         .all()
     )
     by_obligation: dict[int, list[_Due]] = defaultdict(list)
-    for row_id, ob_id, email, role, send_at, cycle_id in rows:
+    for row_id, ob_id, email, role, send_at, cycle_id, kind in rows:
         assert row_id is not None and ob_id is not None
-        by_obligation[ob_id].append(_Due(row_id, email.lower(), role, send_at, cycle_id))
+        # The owner's own reminders: a member duty's focal officer, a leader task's office
+        # (event notices go to both); an escalation is never a catch-up.
+        owner = kind != "escalation" and role in ("focal", "leader")
+        by_obligation[ob_id].append(_Due(row_id, email.lower(), role, send_at, cycle_id, owner))
     superseded = 0
     late: list[_Due] = []  # missed survivors, to reschedule
     for due in by_obligation.values():
         if all(local_date(d.send_at) >= today for d in due):
             continue
         # Ordered by send time, then id: the last row per focal address is the newest.
-        keep = {d.email: d for d in due if d.role == "focal"}
+        keep = {(d.email, d.role): d for d in due if d.owner}
         kept = {d.row_id for d in keep.values()}
         for d in due:
-            if d.row_id in kept or (d.role != "focal" and local_date(d.send_at) >= today):
+            if d.row_id in kept or (not d.owner and local_date(d.send_at) >= today):
                 continue
             superseded += _set(
                 session,
@@ -393,6 +397,7 @@ class _Due:
     role: str
     send_at: datetime
     cycle_id: int
+    owner: bool  # the owner's own reminder (not an escalation)
 
 
 def offices(session: Session, cycle_ids: Iterable[int] | None = None) -> dict[int, Office]:

@@ -23,7 +23,6 @@ from tracker.calendar.types import TZ, DueDate, Window, local_date
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config.schema import (
     ClusterConfig,
-    DayOfYear,
     EventRule,
     Milestone,
     ReminderPolicy,
@@ -61,6 +60,9 @@ DIGEST_DAYS = 14
 # cycle in 2026) sends nothing.
 CLOSE_AFTER_DAYS = 60
 SET_DATE_EVERY_DAYS = 7
+# A date the leader sets with no `set_date_from`: ask for it this many days before its
+# window ends ("near the end of its window"); an event is never a member's to date.
+SET_DATE_DEFAULT_DAYS = 21
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,14 @@ class _Slot:
     recipients: tuple[Recipient, ...]
 
 
-def reminder_key(obligation_id: int, kind: str, offset: int, due: date, email: str) -> str:
-    return f"{obligation_id}:{kind}:{offset}:{due.isoformat()}:{email}"
+def reminder_key(
+    obligation_id: int, kind: str, offset: int, due: date, email: str, role: str = "focal"
+) -> str:
+    # An event's notice goes to the leader's unit twice, one per hat (its focal officer
+    # as the member, its office as the leader; often one address): the leader hat is in
+    # the key. Other keys keep the form earlier releases stored.
+    hat = ":leader" if kind == "event_notice" and role == "leader" else ""
+    return f"{obligation_id}:{kind}:{offset}:{due.isoformat()}:{email}{hat}"
 
 
 def digest_key(cycle_id: int, day: date, email: str) -> str:
@@ -153,7 +161,9 @@ def plan_reminders(
             for rcpt in slot.recipients:
                 add(
                     PlannedReminder(
-                        key=reminder_key(ob.obligation_id, slot.kind, slot.offset, due, rcpt.email),
+                        key=reminder_key(
+                            ob.obligation_id, slot.kind, slot.offset, due, rcpt.email, rcpt.role
+                        ),
                         obligation_id=ob.obligation_id,
                         cycle_id=ob.cycle_id,
                         kind=slot.kind,
@@ -191,7 +201,90 @@ def plan_reminders(
                     )
                 )
 
+        board = cfg.reminders.report_to_province
+        if board is not None:
+            for day in _report_days(cfg, cal, obligations, leader_id, today, opens, closes):
+                for rcpt in province_recipients(cfg):
+                    add(
+                        PlannedReminder(
+                            key=province_report_key(cycle_id, day, rcpt.email),
+                            obligation_id=None,
+                            cycle_id=cycle_id,
+                            kind="province_report",
+                            offset=board.overdue_at_least,
+                            due=None,
+                            recipient_email=rcpt.email,
+                            recipient_name=rcpt.name,
+                            recipient_role=rcpt.role,
+                            member_id=None,
+                            send_at=_at(day, send_hour),
+                        )
+                    )
+
     return sorted(planned.values(), key=lambda r: (r.send_at, r.key))
+
+
+def province_report_key(cycle_id: int, day: date, email: str) -> str:
+    return f"province:{cycle_id}:{day.isoformat()}:{email}"
+
+
+def _report_days(
+    cfg: ClusterConfig,
+    cal: WorkCalendar,
+    obligations: Sequence[ObligationView],
+    leader_id: str,
+    today: date,
+    opens: date,
+    closes: date,
+) -> list[date]:
+    """The days the cluster reports members' overdue obligations to the provincial board
+    (only when configured): every N-th working day of the cycle year on which some member
+    obligation is at least K working days overdue, and never on or after the day of the
+    milestone named by `until` (the summary conference: the board hears the results
+    there, Điều 7.8–7.9). The leader's own lapses and events are never reported."""
+    board = cfg.reminders.report_to_province
+    if board is None:
+        return []
+    stop = closes
+    for ob in obligations:
+        if ob.milestone_id == board.until and ob.due is not None:
+            end = ob.due.date if ob.due.scheduled is not False else None
+            if end is None and ob.due.window is not None:
+                end = ob.due.window.end + timedelta(days=1)
+            if end is not None:
+                stop = min(stop, end - timedelta(days=1))
+    reportable = [
+        ob.due.date
+        for ob in obligations
+        if ob.state in REMINDED_STATES
+        and ob.member_id != leader_id
+        and ob.due is not None
+        and ob.due.date is not None
+        and not _is_event(cfg, ob.milestone_id)
+        and _assignee(cfg, ob.milestone_id) == "members"
+    ]
+    days: list[date] = []
+    start = date(opens.year, 1, 1) - timedelta(days=1)
+    for i in range(DIGEST_DAYS):
+        day = today + timedelta(days=i)
+        if not opens <= day <= stop or not cal.is_working_day(day):
+            continue
+        if cal.working_days_between(start, day) % board.every_working_days:
+            continue
+        if any(cal.working_days_between(d, day) >= board.overdue_at_least for d in reportable):
+            days.append(day)
+    return days
+
+
+def _is_event(cfg: ClusterConfig, milestone_id: str) -> bool:
+    ms = cfg.find_milestone(milestone_id)
+    return ms is not None and ms.is_event
+
+
+def _assignee(cfg: ClusterConfig, milestone_id: str) -> str:
+    # Ad-hoc requests (Điều 7.3) are the members' too.
+    ms = cfg.find_milestone(milestone_id)
+    return "members" if ms is None else ms.assignee
 
 
 def live_period(year: int, obligations: Iterable[ObligationView]) -> tuple[date, date]:
@@ -220,50 +313,84 @@ def _slots(
     leader_id: str,
 ) -> list[tuple[_Slot, date]]:
     """The obligation's reminders with the due date their key carries."""
-    # Leader and next-leader rows are owned by that member, so the owner's focal officer
-    # is the right recipient in every case.
-    owner = member_contacts(cfg, ob.member_id, "focal")
+    # Two hats (Điều 3.2): what the leader's unit owes as a member goes to its focal
+    # officer, like every member's; the leader's tasks go to the leader's office.
+    leader_task = ms is not None and ms.assignee == "leader"
+    office = leader_recipients(cfg, leader_id)
+    owner = office if leader_task else member_contacts(cfg, ob.member_id, "focal")
     if not owner:
         return []
 
-    set_from = _set_date_from(ms, due)
+    set_from = _set_date_from(ms, due, year)
     if set_from is not None:
-        # The event must happen by its window's end, which is also its deadline for now.
+        # Not dated yet: the leader (never the member) is asked to date it, until its
+        # window ends; nothing else is planned against a date nobody has set.
         end = due.window.end if due.window is not None else due.date
         if end is None:
             return []
-        return [(s, end) for s in _set_date(cal, set_from.resolve(year), end, owner)]
+        return [(s, end) for s in _set_date(cal, set_from, end, office)]
     if due.date is None:
         # Unscheduled: it counts from an event with no date yet (the draft report before
         # an unset conference); never remind against a guessed date.
         return []
 
     policy = policy_for(cfg, ob.milestone_id)
+    if ms is not None and ms.is_event:
+        # An event happens on its day: notices before it to the people concerned, and
+        # nothing after it (it is recorded as held, never "overdue").
+        return [(s, due.date) for s in _notices(cfg, cal, due.date, policy, ob, office)]
     slots = _lead(cal, due.date, policy, owner)
     lead_days = {s.day for s in slots}
     slots += _window(cal, due.date, due.window, policy, owner, lead_days)
     slots += _overdue(cal, due.date, policy, owner)
-    # The leader is not escalated to about its own work.
-    own_work = ob.member_id == leader_id or (ms is not None and ms.assignee == "leader")
-    slots += _escalation(cfg, cal, due.date, policy, ob.member_id, leader_id, own_work)
+    if not leader_task:
+        # The leader is not escalated to about its own work, nor about its own unit's.
+        slots += _escalation(cfg, cal, due.date, policy, ob.member_id, leader_id)
     return [(s, due.date) for s in slots]
 
 
-def _set_date_from(ms: Milestone | None, due: DueDate) -> DayOfYear | None:
-    """For a leader event with no date yet (the conference, whose date the leader sets,
-    Điều 7.7): the day to start asking for the date. None otherwise."""
-    if (
-        ms is None
-        or ms.assignee == "members"
-        or not isinstance(ms.rule, EventRule)
-        or due.scheduled is not False
-    ):
+def _set_date_from(ms: Milestone | None, due: DueDate, year: int) -> date | None:
+    """For a date the leader sets (an event: the conference, a visit, Điều 7.4, 7.7; or a
+    deadline the province's guidance dates, Điều 4.5–4.6) not set yet: the day to start
+    asking the leader for it. None otherwise."""
+    if ms is None or not ms.leader_dates or due.scheduled is not False:
         return None
-    return ms.set_date_from
+    if ms.set_date_from is not None:
+        return ms.set_date_from.resolve(year)
+    if due.window is None:
+        return None
+    return max(due.window.start, due.window.end - timedelta(days=SET_DATE_DEFAULT_DAYS))
+
+
+def _notices(
+    cfg: ClusterConfig,
+    cal: WorkCalendar,
+    day: date,
+    policy: ReminderPolicy,
+    ob: ObligationView,
+    office: tuple[Recipient, ...],
+) -> list[_Slot]:
+    """Notices N working days before an event. A member's visit concerns that member and
+    the leader's office; a cluster event (the conference, a meeting) every member and the
+    leader's office."""
+    if _per_member(cfg, ob.milestone_id):
+        people = member_contacts(cfg, ob.member_id, "focal")
+    else:
+        people = tuple(r for m in cfg.members for r in member_contacts(cfg, m.id, "focal"))
+    recipients = (*people, *office)
+    by_day: dict[date, int] = {}
+    for n in sorted(set(policy.event_notice_working_days)):
+        by_day.setdefault(cal.add_working_days(day, -n) if n else day, n)
+    return [_Slot("event_notice", n, d, recipients) for d, n in by_day.items()]
+
+
+def _per_member(cfg: ClusterConfig, milestone_id: str) -> bool:
+    ms = cfg.find_milestone(milestone_id)
+    return ms is not None and isinstance(ms.rule, EventRule) and ms.rule.per_member
 
 
 def _set_date(
-    cal: WorkCalendar, start: date, end: date, owner: tuple[Recipient, ...]
+    cal: WorkCalendar, start: date, end: date, office: tuple[Recipient, ...]
 ) -> list[_Slot]:
     # "From" the configured day: a nominal day that is off moves *forward* (moving back
     # would remind before the day the config says to start).
@@ -274,7 +401,7 @@ def _set_date(
         day = cal.next_working_day(nominal)
         if day <= end and day not in seen:
             seen.add(day)
-            slots.append(_Slot("set_date", (nominal - start).days, day, owner))
+            slots.append(_Slot("set_date", (nominal - start).days, day, office))
         nominal += timedelta(days=SET_DATE_EVERY_DAYS)
     return slots
 
@@ -336,12 +463,15 @@ def _escalation(
     policy: ReminderPolicy,
     member_id: str,
     leader_id: str,
-    own_work: bool,
 ) -> list[_Slot]:
+    # The member's head, then the leader; the leader's own unit only to its head (the
+    # leader's office sees it in its digest). Never the provincial board.
     rungs: Iterable[tuple[int | None, tuple[Recipient, ...]]] = (
         (policy.escalate_head_after, member_contacts(cfg, member_id, "head")),
-        (None if own_work else policy.escalate_leader_after, leader_recipients(cfg, leader_id)),
-        (policy.escalate_province_after, province_recipients(cfg)),
+        (
+            None if member_id == leader_id else policy.escalate_leader_after,
+            leader_recipients(cfg, leader_id),
+        ),
     )
     return [
         _Slot("escalation", k, cal.add_working_days(due, k), rcpts)

@@ -212,18 +212,19 @@ def init_cycle(
         select(CycleRow).where(CycleRow.cluster_id == cfg.cluster.id, CycleRow.year == year)
     ).first()
     created = row is None
+    leader, elected_note = _leader_for(session, cfg, year)
     if row is None:
         row = CycleRow(
             cluster_id=cfg.cluster.id,
             year=year,
-            leader_id=cfg.cycle.leader,
+            leader_id=leader,
             config_version=cfg.cycle.version,
             config_path=config_path,
             config_hash=digest,
             config_json=snapshot,
             loaded_at=now,
         )
-    row.leader_id = cfg.cycle.leader
+    row.leader_id = leader
     row.config_version = cfg.cycle.version
     row.config_path = config_path
     row.config_hash = digest
@@ -245,10 +246,57 @@ def init_cycle(
             operator=operator,
             os_user=os_user,
             action="init" if created else "reload",
-            note=_summary(config_path, cfg, added, retired, removed),
+            note="; ".join(
+                x for x in (_summary(config_path, cfg, added, retired, removed), elected_note) if x
+            ),
         )
     )
     return InitReport(cfg.cluster.id, year, created, tuple(added), tuple(retired), tuple(removed))
+
+
+def _leader_for(session: Session, cfg: ClusterConfig, year: int) -> tuple[str, str]:
+    """The cycle's leader and why: the member the previous cycle's conference elected
+    (Điều 7.9, `tracker elect`), else the config's `cycle.leader`."""
+    before = session.exec(
+        select(CycleRow).where(CycleRow.cluster_id == cfg.cluster.id, CycleRow.year == year - 1)
+    ).first()
+    elected = before.elected_leader_id if before is not None else None
+    if elected is None:
+        return cfg.cycle.leader, ""
+    if elected not in {m.id for m in cfg.members}:
+        raise BadInputError(
+            f"Hội nghị tổng kết năm {year - 1} đã bầu '{elected}' làm Trưởng cụm năm {year},"
+            " nhưng cấu hình không có đơn vị này. Thêm đơn vị vào [[members]], hoặc ghi lại"
+            f" kết quả bầu bằng 'tracker elect <mã đơn vị> --cycle {year - 1}'.",
+            f"The {year - 1} conference elected '{elected}' to lead {year}, but the config has"
+            " no such member. Add it to [[members]], or record the election again with"
+            f" 'tracker elect <member id> --cycle {year - 1}'.",
+        )
+    return elected, f"Trưởng cụm: {elected} (được bầu tại Hội nghị tổng kết năm {year - 1})"
+
+
+def take_leader(
+    session: Session, ctx: CycleContext, member_id: str, *, now: datetime, who: tuple[str, str]
+) -> None:
+    """Make `member_id` the cycle's leader: the leader's rows (state, dates, history) move
+    to it, as when a reloaded config names another leader. `who`: (operator, OS user)."""
+    if ctx.row.leader_id == member_id:
+        return
+    old = ctx.row.leader_id
+    ctx.row.leader_id = member_id
+    session.add(ctx.row)
+    added, _retired = _sync_obligations(session, ctx)
+    session.add(
+        AuditEntry(
+            cycle_id=ctx.id,
+            at=now,
+            operator=who[0],
+            os_user=who[1],
+            action="leader",
+            note=f"Trưởng cụm: {old} → {member_id} (kết quả bầu tại Hội nghị tổng kết năm"
+            f" {ctx.year - 1}); {', '.join(added)}",
+        )
+    )
 
 
 def _sync_members(session: Session, ctx: CycleContext, *, force: bool) -> list[str]:

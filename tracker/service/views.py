@@ -82,6 +82,12 @@ def names_of(ctx: CycleContext, ob: Obligation) -> tuple[str, str, str]:
     return ms.name, ms.name_en, ms.article
 
 
+def is_event(ctx: CycleContext, ob: Obligation) -> bool:
+    """An event (a visit, a meeting, the conference): held on its day, never overdue."""
+    ms = ctx.cfg.find_milestone(ob.milestone_id)
+    return ms is not None and ms.is_event
+
+
 def status_rows(
     ctx: CycleContext,
     today: date,
@@ -104,6 +110,7 @@ def status_rows(
             due_soon_days=ctx.cfg.cycle.due_soon_days,
             submitted_on=ob.submitted_on,
             completed_on=ob.completed_on,
+            event=is_event(ctx, ob),
         )
         if overdue_only and not st.overdue:
             continue
