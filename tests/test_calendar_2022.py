@@ -155,15 +155,24 @@ def test_every_visit_dated_makes_the_shared_entry_scheduled(
     assert not plan.per_member("summary_conference")
 
 
-def test_inspection_plan_is_the_day_before_the_window(
+def test_inspection_plan_is_due_working_days_before_the_first_visit(
     cfg: ClusterConfig, cal: WorkCalendar
 ) -> None:
-    # Điều 7.5: agreed and notified before the inspection; it counts from the window's
-    # start, so no visit date is needed.
-    d = plan_cycle(cfg, 2022, cal, {}).due("inspection_plan")
-    assert d.date == date(2022, 9, 30)
+    # Điều 7.5: agreed and notified in writing before the inspection; the shipped config
+    # chose 5 working days before the first visit. No visit dated: no date yet.
+    assert plan_cycle(cfg, 2022, cal, {}).due("inspection_plan").date is None
+    # One visit dated (Wed 12/10/2022): the plan is due before it, Wed 5/10.
+    one = {("cross_inspection", "muong-cha"): date(2022, 10, 12)}
+    assert plan_cycle(cfg, 2022, cal, one).due("inspection_plan").date == date(2022, 10, 5)
+    # Every visit dated, the first on Mon 3/10/2022: 5 working days before is Mon 26/9.
+    events: dict[tuple[str, str | None], date] = {
+        ("cross_inspection", m.id): date(2022, 10, 3 + 7 * i) for i, m in enumerate(cfg.members)
+    }
+    d = plan_cycle(cfg, 2022, cal, events).due("inspection_plan")
+    assert d.date == date(2022, 9, 26)
     assert d.depends_on == "cross_inspection"
-    assert d.rule_en == "1 day before the start of Cross-inspection"
+    # The leader owes it once: no per-member entries (the leader's own visit must not date it).
+    assert not plan_cycle(cfg, 2022, cal, events).per_member("inspection_plan")
 
 
 def test_score_matching_is_january_next_year(cfg: ClusterConfig, cal: WorkCalendar) -> None:
@@ -183,10 +192,12 @@ def test_unscheduled_conference_leaves_its_dependants_undated(
     assert conf.scheduled is False
     assert conf.date == date(2023, 3, 31)
     assert conf.rule_vi == "ngày Trưởng cụm ấn định, trong Quý I năm 2023"
-    for mid in ("draft_report", "score_summary", "preparatory_meeting", "leader_election"):
+    for mid in ("draft_report", "score_summary", "leader_election"):
         d = plan.due(mid)
         assert d.date is None and d.as_written is None and d.unscheduled, mid
         assert d.depends_on == "summary_conference"
+    # The preparatory meeting is an event the leader dates itself (Điều 7.9).
+    assert plan.due("preparatory_meeting").scheduled is False
 
 
 def test_conference_on_10_3_2023_dates_its_dependants(
@@ -197,17 +208,21 @@ def test_conference_on_10_3_2023_dates_its_dependants(
     assert conf.scheduled is True and conf.date == date(2023, 3, 10)
     assert plan.due("draft_report").date == date(2023, 3, 5)  # note under Điều 7.9
     assert plan.due("score_summary").date == date(2023, 2, 28)  # Điều 10.2
-    assert plan.due("preparatory_meeting").date == date(2023, 3, 9)  # Điều 7.9
     assert plan.due("leader_election").date == date(2023, 3, 10)
     assert plan.due("draft_report").rule_vi == "5 ngày trước Hội nghị tổng kết"
     assert plan.due("draft_report").rule_en == "5 days before Summary conference"
     assert plan.due("leader_election").rule_en == "on the day of Summary conference"
 
 
-def test_pact_signing_is_quarter_one(cfg: ClusterConfig, cal: WorkCalendar) -> None:
+def test_pact_signing_is_an_event_the_years_leader_dates(
+    cfg: ClusterConfig, cal: WorkCalendar
+) -> None:
+    # Điều 6: organised by the leader of the year it launches (elected the year before),
+    # on a day it sets in Quarter I of its own cycle; no invented deadline.
     d = plan_cycle(cfg, 2022, cal, {}).due("pact_signing")
-    assert d.window == Window(date(2023, 1, 1), date(2023, 3, 31))
-    assert (d.rule_vi, d.rule_en) == ("trong Quý I năm 2023", "in Q1 2023")
+    assert d.window == Window(date(2022, 1, 1), date(2022, 3, 31))
+    assert d.scheduled is False
+    assert cfg.milestone("pact_signing").is_event
 
 
 def test_event_date_outside_its_window_is_reported_as_given(
@@ -228,8 +243,6 @@ def test_event_date_is_not_moved_by_a_policy() -> None:
     # 5 days before is Monday 6/3; 10 days before is Wednesday 1/3; unmoved working days.
     assert plan.due("draft_report").date == date(2023, 3, 6)
     assert plan.due("score_summary").date == date(2023, 3, 1)
-    # 1 day before is Friday 10/3.
-    assert plan.due("preparatory_meeting").date == date(2023, 3, 10)
 
 
 # -- another cycle year from the same file ---------------------------------------------
@@ -240,7 +253,7 @@ def test_same_file_for_2026(cfg: ClusterConfig, cal: WorkCalendar) -> None:
     assert plan.year == 2026
     assert plan.due("half_year_report").date == date(2026, 6, 30)
     assert plan.due("annual_report").date == date(2026, 12, 25)
-    assert plan.due("inspection_plan").date == date(2026, 9, 30)
+    assert plan.due("inspection_plan").date is None  # no visit dated yet
     assert plan.due("cross_inspection").window == Window(date(2026, 10, 1), date(2026, 11, 30))
     assert plan.due("score_matching").window == Window(date(2027, 1, 1), date(2027, 1, 31))
     assert plan.due("summary_conference").window == Window(date(2027, 1, 1), date(2027, 3, 31))
@@ -344,10 +357,13 @@ def test_relative_to_per_member_visits() -> None:
     assert plan.due("visit_minutes", "muong-cha").date == date(2022, 10, 15)
     assert plan.due("visit_minutes", "muong-cha").member_id == "muong-cha"
     assert plan.due("visit_minutes", "nam-po").date is None
-    assert plan.due("minutes_filed", "muong-cha").date == date(2022, 10, 16)
-    assert plan.due("minutes_filed", "nam-po").date is None
-    # The shared entry needs every visit dated.
+    # The leader owes minutes_filed once: it counts from the shared entry, which (after
+    # the visits) needs every visit dated.
+    assert not plan.per_member("minutes_filed")
+    assert plan.due("minutes_filed", "muong-cha").date is None
     assert plan.due("visit_minutes").date is None
+    # Before the visits, one dated visit is enough: it is the first one known.
+    assert plan.due("visit_prep").date == date(2022, 10, 5)
     # Counting from the window's end needs no visit date.
     assert plan.due("after_inspections").date == date(2022, 12, 2)
 
@@ -358,6 +374,7 @@ def test_relative_to_per_member_visits() -> None:
     # One shared entry must hold for every member: after → the latest visit, before → the
     # earliest one.
     assert plan.due("visit_minutes").date == date(2022, 11, 2)
+    assert plan.due("minutes_filed").date == date(2022, 11, 3)
     assert plan.due("visit_prep").date == date(2022, 10, 3)
 
 

@@ -107,7 +107,7 @@ def test_init_creates_then_refreshes_the_2022_cycle(cli: Cli) -> None:
     with clock(2022, 3, 1):
         out = cli.ok("init", "--cycle", "2022")
         assert "Đã tạo chu kỳ 2022 của cụm 'cum-vung-cao'" in out
-        assert "32 nghĩa vụ mới" in out
+        assert "34 nghĩa vụ mới" in out
         assert "tracker status --cycle 2022" in out
         out = cli.ok("--lang", "en", "init", "--cycle", "2022")
     assert "Refreshed cycle 2022" in out and "0 new obligations, 0 retired" in out
@@ -180,7 +180,7 @@ def test_status_has_colour_on_a_terminal(loaded: Cli) -> None:
 
 def test_status_json_has_the_promised_fields(loaded: Cli) -> None:
     rows = loaded.json("--cycle", "2022", "--at", "2022-12-26")
-    assert len(rows) == 32
+    assert len(rows) == 34
     for r in rows:
         assert {"cycle", "member", "milestone", "state", "due", "overdue"} <= set(r)
         assert r["cycle"] == 2022 and r["state"] == "open"
@@ -199,7 +199,7 @@ def test_status_csv(loaded: Cli) -> None:
     header = out.splitlines()[0].split(",")
     assert {"cycle", "member", "milestone", "state", "due", "overdue"} <= set(header)
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert len(rows) == 32
+    assert len(rows) == 34
     annual = next(r for r in rows if (r["member"], r["milestone"]) == ("nam-po", "annual_report"))
     assert (annual["cycle"], annual["due"], annual["overdue"]) == ("2022", "2022-12-25", "True")
 
@@ -486,7 +486,8 @@ def test_schedule_the_conference_and_its_dependents_follow(loaded: Cli) -> None:
     assert rows[("tua-chua", "summary_conference")]["scheduled"] is True
     assert rows[("tua-chua", "draft_report")]["due"] == "2023-03-05"  # conference − 5 days
     assert rows[("tua-chua", "score_summary")]["due"] == "2023-02-28"  # conference − 10 days
-    assert rows[("tua-chua", "preparatory_meeting")]["due"] == "2023-03-09"
+    # The preparatory meeting is an event the leader dates itself (Điều 7.9).
+    assert rows[("tua-chua", "preparatory_meeting")]["scheduled"] is False
     with clock(2022, 12, 2):
         out = loaded.ok(
             "--lang", "en", "--as", "truong-cum", "schedule", "summary_conference", "24/03/2023"
@@ -733,7 +734,7 @@ def test_a_database_at_an_older_schema_says_to_run_init(cli: Cli) -> None:
     assert "lược đồ cũ" in line and "tracker init" in line
     with clock(2022, 3, 1):
         cli.ok("init")  # upgrades, then loads
-        assert len(cli.json("--cycle", "2022")) == 32
+        assert len(cli.json("--cycle", "2022")) == 34
 
 
 def test_several_clusters_need_cluster(cli: Cli) -> None:
@@ -774,7 +775,7 @@ def test_init_force_to_drop_a_member_with_history(loaded: Cli) -> None:
         path = loaded.config(smaller.replace(op, ""))
         line = loaded.fails(2, "--config", path, "init", "--cycle", "2022")
         assert "nam-po" in line and "--force" in line
-        assert len(loaded.json("--cycle", "2022")) == 32  # nothing changed
+        assert len(loaded.json("--cycle", "2022")) == 34  # nothing changed
         out = loaded.ok("--config", path, "init", "--cycle", "2022", "--force")
         assert "Đơn vị đã gỡ (lịch sử được giữ): nam-po" in out
         assert "nam-po" not in {r["member"] for r in loaded.json("--cycle", "2022")}

@@ -39,6 +39,8 @@ MILESTONE_IDS = [
     "preparatory_meeting",
     "leader_election",
     "pact_signing",
+    "province_half_year_report",
+    "province_annual_report",
 ]
 
 
@@ -102,7 +104,9 @@ def test_shipped_config_loads_with_the_2022_cluster() -> None:
     assert {r for r in roles.values() if r.startswith("member:")} == {
         f"member:{m}" for m in MEMBER_IDS
     }
-    assert cfg.milestone("pact_signing").assignee == "next_leader"  # Điều 6
+    # Điều 6: the pact is signed in the year it launches, organised by that year's leader.
+    assert cfg.milestone("pact_signing").assignee == "leader"
+    assert cfg.milestone("pact_signing").is_event
     rule = cfg.milestone("draft_report").rule
     assert isinstance(rule, RelativeRule)
     assert (rule.to, rule.days, rule.direction) == ("summary_conference", 5, "before")
@@ -334,16 +338,16 @@ CASES = [
     ),
     (
         "set_date_from not a day",
-        'set_date_from = "1/12/Y"',
-        'set_date_from = "1 December"',
+        'set_date_from = "1/12/Y"\ndeliverable = "Tổ chức Hội nghị',
+        'set_date_from = "1 December"\ndeliverable = "Tổ chức Hội nghị',
         "milestones[6].set_date_from",
         "30/6/Y",
     ),
     ("month 13", 'month = "1/Y+1"', 'month = "13/Y+1"', "milestones[5].rule.month", "13/Y+1"),
     (
         "quarter 5",
-        'quarter = "Q1/Y+1" } }\nset_date_from',
-        'quarter = "Q5/Y+1" } }\nset_date_from',
+        'quarter = "Q1/Y+1" } }\nset_date_from = "1/12/Y"\ndeliverable = "Tổ chức Hội nghị',
+        'quarter = "Q5/Y+1" } }\nset_date_from = "1/12/Y"\ndeliverable = "Tổ chức Hội nghị',
         "milestones[6].rule.within.quarter",
         "Q5/Y+1",
     ),
@@ -365,7 +369,9 @@ def test_each_mistake_names_the_file_the_key_and_the_fix(
 def test_a_loop_of_relative_rules_is_refused(tmp_path: Path) -> None:
     # The conference made relative to the draft report, which counts from the conference.
     text = edited(
+        'article = "Điều 7.7"\nassignee = "leader"\n'
         'rule = { kind = "event", within = { kind = "quarter", quarter = "Q1/Y+1" } }',
+        'article = "Điều 7.7"\nassignee = "leader"\n'
         'rule = { kind = "relative", to = "draft_report", days = 1, direction = "after" }',
     )
     err = refused_text(tmp_path, text)

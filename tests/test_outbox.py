@@ -260,8 +260,11 @@ def test_claim_takes_due_rows_only(engine: Engine) -> None:
     early = outbox.claim_due(engine, now=at(2022, 6, 16, 7, 59), worker="A", lease=LEASE, limit=50)
     assert early == []
     claimed = outbox.claim_due(engine, now=JUNE_16, worker="A", lease=LEASE, limit=50)
-    # The five lead-14 reminders of the half-year report and the leader's digest.
-    assert sorted(r.kind for r in claimed) == ["lead"] * 5 + ["leader_digest"]
+    # The five lead-14 reminders of the half-year report and the leader's digest; and,
+    # as no catch-up ran, the leader's weekly requests to date the pact signing (from
+    # 10/3) and its half-year report to the province (from 1/6), all to its office.
+    assert sorted(r.kind for r in claimed) == ["lead"] * 5 + ["leader_digest"] + ["set_date"] * 7
+    assert {r.recipient_role for r in claimed if r.kind == "set_date"} == {"leader"}
     for r in claimed:
         assert (r.state, r.claimed_by, r.lease_until) == ("sending", "A", JUNE_16 + LEASE)
     assert outbox.claim_due(engine, now=JUNE_16, worker="B", lease=LEASE, limit=50) == []
@@ -283,7 +286,7 @@ def test_claim_respects_the_limit_and_the_order(engine: Engine) -> None:
     plan(engine, JUNE_16)
     first = outbox.claim_due(engine, now=JUNE_16, worker="A", lease=LEASE, limit=2)
     second = outbox.claim_due(engine, now=JUNE_16, worker="A", lease=LEASE, limit=50)
-    assert len(first) == 2 and len(second) == 4
+    assert len(first) == 2 and len(second) == 11
     ids = ids_of(first + second)
     assert ids == sorted(ids)
 
@@ -511,19 +514,21 @@ def test_after_downtime_one_message_per_obligation_to_its_focal_officer(engine: 
     # Not on the Sunday the daemon came back: on Monday at the office hour.
     assert {r.send_at for r in due} == {at(2022, 8, 1, 8)}
     assert not [r for r in rows(engine, state="planned") if r.send_at <= back]
-    # One per obligation, to its focal officer only.
+    # One per obligation, to its owner only: a member's focal officer, or the leader's
+    # office for the leader's tasks (dating its report to the province).
     obligations = [r.obligation_id for r in due]
     assert len(obligations) == len(set(obligations)), "one catch-up per obligation"
-    assert {r.recipient_role for r in due} == {"focal"}
+    assert {r.recipient_role for r in due} == {"focal", "leader"}
+    assert {r.kind for r in due if r.recipient_role == "leader"} == {"set_date"}
     # The survivor is the newest missed reminder to the focal officer, flagged as a catch-up.
     ob_id = obligation_id(engine, "muong-cha", "half_year_report")
     [focal] = [r for r in due if r.obligation_id == ob_id]
     assert focal.recipient_email == FOCAL["muong-cha"] and focal.kind == "overdue"
     # Every other missed reminder of the obligation is superseded: the escalations to the
-    # member's head, the leader and the provincial board too (a month late, they would
-    # only have said what the catch-up says).
+    # member's head and the leader too (a month late, they would only have said what the
+    # catch-up says). The provincial board is never reminded.
     older = rows(engine, obligation_id=ob_id, state="cancelled")
-    assert {r.recipient_role for r in older} == {"focal", "head", "leader", "province"}
+    assert {r.recipient_role for r in older} == {"focal", "head", "leader"}
     assert {r.last_error for r in older} == {outbox.SUPERSEDED}
     assert all(r.send_at < focal.send_at for r in older)
 
@@ -562,9 +567,16 @@ def test_a_reminder_due_earlier_today_is_on_time_not_a_catch_up(engine: Engine) 
     late_morning = at(2022, 6, 16, 11)
     plan(engine, late_morning)
     with session_scope(engine) as s:
-        assert outbox.catch_up_missed(s, late_morning) == 0
-    due = [r for r in rows(engine, state="planned") if r.send_at <= late_morning]
+        outbox.catch_up_missed(s, late_morning)
+    due = [
+        r
+        for r in rows(engine, state="planned")
+        if at(2022, 6, 16, 0) <= r.send_at <= late_morning and r.kind != "set_date"
+    ]
     assert due and not any(r.catch_up for r in due)
+    # Only the leader's requests to date earlier events were missed (install mid-year).
+    cancelled = rows(engine, state="cancelled")
+    assert cancelled and {r.kind for r in cancelled} == {"set_date"}
 
 
 # -- pause ------------------------------------------------------------------------------

@@ -152,13 +152,13 @@ def test_init_creates_one_obligation_per_member_milestone_and_leader_milestone(
     member_ms = [m for m in CFG.milestones if m.assignee == "members"]
     leader_ms = [m for m in CFG.milestones if m.assignee != "members"]
     assert len(wanted) == len(MEMBERS) * len(member_ms) + len(leader_ms)
-    assert (len(MEMBERS), len(member_ms), len(leader_ms)) == (5, 5, 7)  # the shipped file
-    assert report.created and len(report.added) == len(wanted) == 32
+    assert (len(MEMBERS), len(member_ms), len(leader_ms)) == (5, 5, 9)  # the shipped file
+    assert report.created and len(report.added) == len(wanted) == 34
     obs = obligations(engine)
     assert set(obs) == wanted
     assert all(o.state == "open" and o.active for o in obs.values())
-    # The next leader's pact signing (Điều 6) falls to the leader while none is named.
-    assert obs[(LEADER_ID, "pact_signing")].assignee == "next_leader"
+    # The pact signing (Điều 6) is the year's leader's event.
+    assert obs[(LEADER_ID, "pact_signing")].assignee == "leader"
     with session_scope(engine) as s:
         row = s.exec(select(CycleRow)).one()
         assert (row.cluster_id, row.year, row.leader_id) == (CLUSTER, 2022, LEADER_ID)
@@ -186,8 +186,12 @@ def test_init_again_is_a_refresh_that_changes_nothing(engine: Engine) -> None:
 
 
 def test_a_named_next_leader_owns_the_pact_signing(engine: Engine) -> None:
-    cfg = variant(CFG, lambda d: d["cycle"].update(next_leader="muong-nhe"))
-    init(engine, cfg)
+    def next_leader(d: dict[str, Any]) -> None:
+        d["cycle"].update(next_leader="muong-nhe")
+        pact = next(m for m in d["milestones"] if m["id"] == "pact_signing")
+        pact["assignee"] = "next_leader"
+
+    init(engine, variant(CFG, next_leader))
     obs = obligations(engine)
     assert ("muong-nhe", "pact_signing") in obs
     assert (LEADER_ID, "pact_signing") not in obs
@@ -499,7 +503,6 @@ def test_scheduling_the_conference_dates_its_dependents(engine: Engine) -> None:
     assert {(ms, old, new) for ms, _, old, new in changed} == {
         ("score_summary", None, conf - timedelta(days=10)),  # Điều 10.2
         ("draft_report", None, conf - timedelta(days=5)),  # note under Điều 7.9
-        ("preparatory_meeting", None, conf - timedelta(days=1)),
         ("leader_election", None, conf),
     }
     dues = due_dates(engine, dec1.date())
@@ -712,7 +715,7 @@ def test_several_clusters_in_one_database(engine: Engine, tmp_path: Path) -> Non
             ("xa-b", "annual_report"),
             ("xa-a", "summary_conference"),
         }
-        assert len(context(s, cluster=CLUSTER).obligations) == 32
+        assert len(context(s, cluster=CLUSTER).obligations) == 34
     # Same milestone ids in two clusters stay apart.
     with session_scope(engine) as s:
         c = context(s, cluster="cum-mien-nui")

@@ -160,11 +160,16 @@ def test_every_message_goes_out_at_the_office_hour_of_a_working_day(cycle: Cycle
 
 
 def test_a_reminder_before_every_deadline(cycle: Cycle) -> None:
-    before_kinds = {"lead", "window_open", "window_closing", "set_date"}
+    before_kinds = {"lead", "window_open", "window_closing", "set_date", "event_notice"}
     checked = 0
+    quiet = 0  # events with no notice of their own (the election, held at the conference)
     for ob_id, due in cycle.due.items():
         ob = cycle.obligations[ob_id]
         if due is None or not (START <= due <= END) or not ob.active:
+            continue
+        ms = CFG.milestone(ob.milestone_id)
+        if ms.is_event and ms.reminders is not None and not ms.reminders.event_notice_working_days:
+            quiet += 1
             continue
         sent_before = [
             r
@@ -177,7 +182,12 @@ def test_a_reminder_before_every_deadline(cycle: Cycle) -> None:
         assert sent_before, f"no reminder before {ob.member_id}/{ob.milestone_id} due {due}"
         checked += 1
     # Members' obligations × 5 members, the leader's own milestones: all of them.
-    assert checked == len([o for o in cycle.obligations.values() if o.active])
+    active = [o for o in cycle.obligations.values() if o.active]
+    # No visit was dated in this run, so the inspection plan (due before the first visit,
+    # Điều 7.5) has no date yet; everything else was checked.
+    undated = [o.milestone_id for o in active if cycle.due[o.id] is None]  # type: ignore[index]
+    assert undated == ["inspection_plan"]
+    assert checked + quiet == len(active) - len(undated)
     # Each focal officer got e-mail before the half-year deadline (30/06/2022).
     focal = {c.email for mem in CFG.members for c in mem.contacts if c.role == "focal"}
     before_june_30 = {m.email for m in cycle.messages if m.at.date() <= date(2022, 6, 30)}

@@ -42,10 +42,19 @@ LETTER_KIND: dict[str, Kind] = {
     "window_open": "window_open",
     "window_closing": "window_closing",
     "set_date": "set_date",
+    "event_notice": "event_notice",
     "leader_digest": "leader_digest",
 }
 # When several reminders about one obligation share a letter, the most urgent names it.
-_URGENCY = ("escalation", "overdue", "window_closing", "lead", "window_open", "set_date")
+_URGENCY = (
+    "escalation",
+    "overdue",
+    "window_closing",
+    "lead",
+    "event_notice",
+    "window_open",
+    "set_date",
+)
 # A recipient in several roles at once (the leader's focal officer) is addressed in the
 # most senior one: it decides whether the letter names the member of each item.
 _SENIORITY: tuple[Role, ...] = ("province", "leader", "head", "focal")
