@@ -1,0 +1,167 @@
+"""The election of next year's leader (Điều 7.9) and what follows from it (Điều 3.2, 6):
+`tracker elect` through the service on both databases, and through the CLI.
+
+Also here: events are recorded as held, never overdue (issue 6 §3)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from tests.test_cli import Cli, by_key, cli, clock, loaded  # noqa: F401 (fixtures)
+from tests.test_service import (
+    CFG,
+    LEADER,
+    LEADER_ID,
+    MUONG_CHA,
+    act,
+    at,
+    audit_rows,
+    context,
+    due_dates,
+    init,
+    obligations,
+)
+from tracker.db.engine import session_scope
+from tracker.db.models import CycleRow
+from tracker.errors import BadInputError, NotFoundError, PermissionDeniedError
+from tracker.service import election, views
+from tracker.service.actions import Who
+from tracker.workflow import Action
+
+CONFERENCE_DAY = at(2023, 3, 10, 15)
+
+
+def elect(engine: Engine, member: str, *, who: Who = LEADER, **kw: object) -> CycleRow | None:
+    with session_scope(engine) as s:
+        return election.elect(
+            s,
+            context(s, year=2022),
+            who,
+            member_id=member,
+            now=kw.pop("now", CONFERENCE_DAY),  # type: ignore[arg-type]
+            **kw,  # type: ignore[arg-type]
+        )
+
+
+def leader_of(engine: Engine, year: int) -> str:
+    with session_scope(engine) as s:
+        row = s.exec(select(CycleRow).where(CycleRow.year == year)).one()
+        return row.leader_id
+
+
+def test_the_next_cycle_takes_the_elected_member_as_leader(engine: Engine) -> None:
+    init(engine)
+    assert elect(engine, "muong-cha", ref="Biên bản số 05/BB-CTĐ") is None  # 2023 not loaded
+    # The election is recorded as held, with the minutes, in the cycle that held it.
+    held = obligations(engine)[(LEADER_ID, "leader_election")]
+    assert (held.state, held.completed_on) == ("completed", date(2023, 3, 10))
+    entry = audit_rows(engine)[-1]
+    assert (entry.action, entry.ref, entry.operator) == (
+        "elect",
+        "Biên bản số 05/BB-CTĐ",
+        "truong-cum",
+    )
+    assert "Huyện Mường Chà" in entry.note and "2023" in entry.note
+    # No config edit: loading 2023 from the same file makes Mường Chà the leader, and the
+    # leader's tasks — the pact signing of its year (Điều 6) among them — go to it.
+    init(engine, year=2023, now=at(2023, 3, 20))
+    assert leader_of(engine, 2023) == "muong-cha"
+    obs = obligations(engine, year=2023)
+    for task in ("pact_signing", "summary_conference", "score_summary"):
+        assert ("muong-cha", task) in obs, task
+        assert (LEADER_ID, task) not in obs, task
+    # Tủa Chùa keeps its member obligations.
+    assert ("tua-chua", "annual_report") in obs
+    assert "được bầu" in audit_rows(engine)[-1].note
+
+
+def test_an_election_after_the_next_cycle_is_loaded_moves_its_leader_at_once(
+    engine: Engine,
+) -> None:
+    init(engine)
+    init(engine, year=2023, now=at(2023, 1, 5))
+    assert leader_of(engine, 2023) == LEADER_ID  # the config's leader, for now
+    following = elect(engine, "nam-po")
+    assert following is not None and following.leader_id == "nam-po"
+    assert leader_of(engine, 2023) == "nam-po"
+    obs = obligations(engine, year=2023)
+    assert ("nam-po", "pact_signing") in obs and (LEADER_ID, "pact_signing") not in obs
+    assert audit_rows(engine)[-1].action == "leader"
+    # A second vote (a correction) moves it again; the election stays recorded once.
+    elect(engine, "muong-nhe", now=at(2023, 3, 11))
+    assert leader_of(engine, 2023) == "muong-nhe"
+    assert [a.action for a in audit_rows(engine)].count("elect") == 2
+
+
+def test_only_the_leader_records_an_election_of_a_known_member(engine: Engine) -> None:
+    init(engine)
+    with pytest.raises(PermissionDeniedError):
+        elect(engine, "muong-cha", who=MUONG_CHA)
+    with pytest.raises(NotFoundError, match="no-such"):
+        elect(engine, "no-such")
+    with pytest.raises(BadInputError, match="--on"):
+        elect(engine, "muong-cha", on=date(2023, 3, 12), now=at(2023, 3, 10))
+    assert leader_of(engine, 2022) == LEADER_ID
+    assert obligations(engine)[(LEADER_ID, "leader_election")].state == "open"
+
+
+def test_an_elected_member_missing_from_the_next_config_is_refused(engine: Engine) -> None:
+    init(engine)
+    elect(engine, "nam-po")
+    data = CFG.model_dump()
+    data["members"] = [m for m in data["members"] if m["id"] != "nam-po"]
+    data["operators"] = [op for op in data["operators"] if op["role"] != "member:nam-po"]
+    smaller = type(CFG).model_validate(data)
+    with pytest.raises(BadInputError, match="nam-po"):
+        init(engine, smaller, year=2023, now=at(2023, 3, 20))
+
+
+def test_events_are_never_overdue_and_are_recorded_as_held(engine: Engine) -> None:
+    init(engine)
+    with session_scope(engine) as s:
+        ctx = context(s)
+        rows = views.status_rows(ctx, date(2023, 6, 1))  # long after every window
+    by = {(r.member, r.milestone): r for r in rows}
+    # A visit nobody dated, the conference, the pact signing: past their windows, open,
+    # and not overdue — an event happens, it is not late.
+    for key in (("nam-po", "cross_inspection"), (LEADER_ID, "summary_conference")):
+        assert by[key].state == "open" and not by[key].standing.overdue, key
+    # A deadline is (the half-year report, due 30/06/2022).
+    assert by[("nam-po", "half_year_report")].standing.overdue
+    # Recorded as held with the minutes' reference.
+    act(
+        engine,
+        "muong-cha",
+        "cross_inspection",
+        Action.COMPLETE,
+        now=at(2022, 10, 14),
+        on=date(2022, 10, 12),
+        ref="Biên bản kiểm tra số 12/BB-KT",
+    )
+    held = obligations(engine)[("muong-cha", "cross_inspection")]
+    assert (held.state, held.completed_on) == ("completed", date(2022, 10, 12))
+    assert audit_rows(engine)[-1].ref == "Biên bản kiểm tra số 12/BB-KT"
+    dues = due_dates(engine, date(2023, 6, 1))
+    assert dues[("muong-cha", "cross_inspection")] is not None
+
+
+def test_tracker_elect_from_the_cli(loaded: Cli) -> None:  # noqa: F811 (the fixture)
+    with clock(2023, 3, 10, 16):
+        out = loaded.ok(
+            "--as", "truong-cum", "elect", "muong-cha", "--cycle", "2022", "--ref", "BB 05"
+        )
+        assert out.splitlines()[0] == (
+            "Đã ghi nhận: Huyện Mường Chà được bầu làm Trưởng cụm năm 2023 (chu kỳ 2022)."
+        )
+        assert "tracker init --cycle 2023" in out
+        line = loaded.fails(3, "--as", "muong-cha", "elect", "muong-cha", "--cycle", "2022")
+        assert line.startswith("Lỗi: ") and "Trưởng cụm" in line
+        line = loaded.fails(2, "--as", "truong-cum", "elect", "no-such", "--cycle", "2022")
+        assert "no-such" in line
+        loaded.ok("--as", "truong-cum", "init", "--cycle", "2023")
+        rows = by_key(loaded.json("--cycle", "2023"))
+    assert ("muong-cha", "pact_signing") in rows and ("tua-chua", "pact_signing") not in rows
