@@ -280,7 +280,7 @@ def test_reload_with_a_new_member_a_moved_date_and_a_new_milestone_keeps_everyth
     dues = due_dates(engine, date(2022, 8, 1))
     assert dues[("muong-cha", "half_year_report")] == date(2022, 7, 15)
     assert dues[("muong-lay", "quarter_3_report")] == date(2022, 9, 30)
-    assert dues[(LEADER_ID, "draft_report")] == date(2023, 3, 5)
+    assert dues[(LEADER_ID, "draft_report")] == date(2023, 3, 3)  # 5/3 is a Sunday
     # muong-cha finished on 2 July: on time against the moved date.
     with session_scope(engine) as s:
         row = next(
@@ -498,13 +498,14 @@ def test_scheduling_the_conference_dates_its_dependents(engine: Engine) -> None:
     conf = date(2023, 3, 10)
     assert {(ms, old, new) for ms, _, old, new in changed} == {
         ("score_summary", None, conf - timedelta(days=10)),  # Điều 10.2
-        ("draft_report", None, conf - timedelta(days=5)),  # note under Điều 7.9
+        # Note under Điều 7.9: 5/3 is a Sunday, "ít nhất 5 ngày" moves back to Friday 3/3.
+        ("draft_report", None, conf - timedelta(days=7)),
         ("preparatory_meeting", None, conf - timedelta(days=1)),
         ("leader_election", None, conf),
     }
     dues = due_dates(engine, dec1.date())
     assert dues[(LEADER_ID, "summary_conference")] == conf
-    assert dues[(LEADER_ID, "draft_report")] == date(2023, 3, 5)
+    assert dues[(LEADER_ID, "draft_report")] == date(2023, 3, 3)
     assert dues[(LEADER_ID, "score_summary")] == date(2023, 2, 28)
     entry = audit_rows(engine)[-1]
     assert (entry.action, entry.operator) == ("schedule", "truong-cum")
@@ -512,7 +513,7 @@ def test_scheduling_the_conference_dates_its_dependents(engine: Engine) -> None:
 
     # Moving it recomputes the dependents again.
     changed = schedule(engine, "summary_conference", date(2023, 3, 24), now=dec1)
-    assert ("draft_report", date(2023, 3, 5), date(2023, 3, 19)) in {
+    assert ("draft_report", date(2023, 3, 3), date(2023, 3, 17)) in {  # 19/3 is a Sunday
         (ms, old, new) for ms, _, old, new in changed
     }
     assert due_dates(engine, dec1.date())[(LEADER_ID, "score_summary")] == date(2023, 3, 14)
@@ -534,10 +535,11 @@ def test_a_date_that_puts_a_pending_dependent_in_the_past_is_refused(engine: Eng
     init(engine)
     mar1 = at(2023, 3, 1)
     before = _db_state(engine)
-    # 8 March: the score summary (−10 days) would be due 26 February, already past.
+    # 8 March: the score summary (≥ 10 days before: Sunday 26/2, so Friday 24 February)
+    # would be due already.
     with pytest.raises(BadInputError) as info:
         schedule(engine, "summary_conference", date(2023, 3, 8), now=mar1)
-    assert "score_summary" in info.value.en and "2023-02-26" in info.value.en
+    assert "score_summary" in info.value.en and "2023-02-24" in info.value.en
     assert _db_state(engine) == before
     # Once the score summary is sent, the same date only needs the draft report (3 March).
     act(engine, LEADER_ID, "score_summary", Action.COMPLETE, now=mar1)
@@ -749,7 +751,7 @@ def test_several_cycles_live_at_once(engine: Engine) -> None:
     d23 = due_dates(engine, date(2023, 2, 1), year=2023)
     assert d22[("muong-cha", "half_year_report")] == date(2022, 6, 30)
     assert d23[("muong-cha", "half_year_report")] == date(2023, 6, 30)
-    assert d22[(LEADER_ID, "draft_report")] == date(2023, 3, 5)
+    assert d22[(LEADER_ID, "draft_report")] == date(2023, 3, 3)
     assert d23[(LEADER_ID, "draft_report")] is None
     assert d23[(LEADER_ID, "summary_conference")] == date(2024, 3, 31)
     assert obligations(engine, 2023)[("muong-cha", "score_matching")].state == "open"
