@@ -480,10 +480,32 @@ def schedule(
     member: str | None = None,
     who: Who = LEADER,
 ) -> list[tuple[str, str | None, date | None, date | None]]:
-    result: list[tuple[str, str | None, date | None, date | None]] = run(
+    return scheduled(engine, milestone, day, now=now, member=member, who=who).changed
+
+
+def scheduled(
+    engine: Engine,
+    milestone: str,
+    day: date,
+    *,
+    now: datetime,
+    member: str | None = None,
+    who: Who = LEADER,
+    force: bool = False,
+    note: str = "",
+) -> actions.Scheduled:
+    result: actions.Scheduled = run(
         engine,
         lambda s, c: actions.schedule(
-            s, c, who, milestone_id=milestone, day=day, now=now, member_id=member
+            s,
+            c,
+            who,
+            milestone_id=milestone,
+            day=day,
+            now=now,
+            member_id=member,
+            force=force,
+            note=note,
         ),
     )
     return result
@@ -563,6 +585,111 @@ def test_inspection_visits_are_dated_per_member(engine: Engine) -> None:
         schedule(engine, "cross_inspection", date(2022, 12, 1), now=now, member="nam-po")
     with pytest.raises(BadInputError, match="--member"):
         schedule(engine, "summary_conference", date(2023, 3, 1), now=now, member="muong-cha")
+
+
+# Issue 6 §2: dates the leader sets are checked. (event, member, day, now, reason in the message)
+DAY_OFF_TABLE = [
+    ("summary_conference", None, date(2023, 2, 19), "Chủ nhật"),
+    ("summary_conference", None, date(2023, 3, 11), "Thứ bảy"),
+    ("cross_inspection", "muong-cha", date(2022, 10, 15), "Thứ bảy"),
+    ("cross_inspection", "nam-po", date(2022, 10, 16), "Chủ nhật"),
+]
+
+
+@pytest.mark.parametrize(("milestone", "member", "day", "reason"), DAY_OFF_TABLE)
+def test_an_event_on_a_day_off_needs_force(
+    engine: Engine, milestone: str, member: str | None, day: date, reason: str
+) -> None:
+    init(engine)
+    now = at(2022, 9, 15)
+    before = _db_state(engine)
+    with pytest.raises(BadInputError) as info:
+        schedule(engine, milestone, day, now=now, member=member)
+    assert info.value.exit_code == 2
+    assert info.value.vi == (
+        f"Ngày {day:%d/%m/%Y} là {reason} (ngày nghỉ) — chọn một ngày làm việc, hoặc thêm --force."
+    )
+    assert f"{day.isoformat()} is a day off" in info.value.en
+    assert _db_state(engine) == before
+    # --force accepts it, says why, and the audit keeps the warning.
+    result = scheduled(engine, milestone, day, now=now, member=member, force=True, note="Họp")
+    assert result.warnings == [
+        (f"Ngày {day:%d/%m/%Y} là {reason} (ngày nghỉ)", result.warnings[0][1])
+    ]
+    entry = audit_rows(engine)[-1]
+    assert entry.action == "schedule"
+    assert entry.note == (
+        f"— → {day.isoformat()}. Họp [--force: Ngày {day:%d/%m/%Y} là {reason} (ngày nghỉ)]"
+    )
+
+
+def test_holidays_and_configured_days_off_are_days_off_too(engine: Engine) -> None:
+    cfg = variant(CFG, lambda d: d["holidays"].update(extra_days_off=["2022-10-20"]))
+    init(engine, cfg)
+    now = at(2022, 9, 15)
+    with pytest.raises(BadInputError) as info:
+        schedule(engine, "cross_inspection", date(2022, 10, 20), now=now, member="nam-po")
+    assert "20/10/2022 là Ngày nghỉ theo cấu hình (ngày nghỉ)" in info.value.vi
+    # Tết: 24/01/2023 is its third day (and the score summary would fall in early January).
+    with pytest.raises(BadInputError) as info:
+        schedule(engine, "summary_conference", date(2023, 1, 24), now=now)
+    assert "Ngày 24/01/2023 là Mùng ba Tết Nguyên Đán (ngày nghỉ)" in info.value.vi
+    assert "score_summary" in info.value.en and "--force" in info.value.en
+
+
+@pytest.mark.parametrize(
+    ("milestone", "member", "day", "now"),
+    [
+        ("cross_inspection", "muong-cha", date(2022, 10, 12), at(2022, 10, 13)),
+        ("summary_conference", None, date(2023, 3, 9), at(2023, 3, 10)),
+    ],
+)
+def test_a_past_event_day_is_refused_even_with_force(
+    engine: Engine, milestone: str, member: str | None, day: date, now: datetime
+) -> None:
+    init(engine)
+    for force in (False, True):
+        with pytest.raises(BadInputError) as info:
+            scheduled(engine, milestone, day, now=now, member=member, force=force)
+        assert f"Ngày {day:%d/%m/%Y} đã qua" in info.value.vi
+        assert f"tracker complete {milestone} --on" in info.value.en
+    if milestone == "cross_inspection":  # (a conference today would date its reports past)
+        scheduled(engine, milestone, now.date(), now=now, member=member)  # today is not past
+
+
+# Conference → score summary; refused when that falls before the end of January (31/01/2023,
+# score_matching, Điều 7.6) — `not_before = "score_matching"` on score_summary.
+NOT_BEFORE_TABLE = [
+    (date(2023, 2, 3), date(2023, 1, 19), True),  # 24/01 is Tết: back to 19/01
+    (date(2023, 2, 9), date(2023, 1, 30), True),
+    (date(2023, 2, 10), date(2023, 1, 31), False),  # the last day of the scoring month
+    (date(2023, 2, 24), date(2023, 2, 14), False),
+]
+
+
+@pytest.mark.parametrize(("conference", "score_summary", "refused"), NOT_BEFORE_TABLE)
+def test_the_score_summary_comes_after_the_scoring_month(
+    engine: Engine, conference: date, score_summary: date, refused: bool
+) -> None:
+    init(engine)
+    dec1 = at(2022, 12, 1)
+    if refused:
+        with pytest.raises(BadInputError) as info:
+            schedule(engine, "summary_conference", conference, now=dec1)
+        assert info.value.vi == (
+            f"với ngày {conference:%d/%m/%Y}, hạn 'Báo cáo kết quả chấm điểm gửi Ban Thi đua,"
+            f" khen thưởng tỉnh' (Điều 10.2) sẽ là {score_summary:%d/%m/%Y}, trước khi 'Chấm"
+            " điểm, khớp điểm và bình xét khen thưởng' (Điều 7.6) kết thúc ngày 31/01/2023"
+            " — chọn ngày khác, hoặc thêm --force."
+        )
+        assert "before 'score_matching' (Điều 7.6) ends on 2023-01-31" in info.value.en
+        assert obligations(engine)[(LEADER_ID, "summary_conference")].event_date is None
+        result = scheduled(engine, "summary_conference", conference, now=dec1, force=True)
+        assert len(result.warnings) == 1
+        assert "[--force: với ngày" in audit_rows(engine)[-1].note
+    else:
+        assert scheduled(engine, "summary_conference", conference, now=dec1).warnings == []
+    assert due_dates(engine, dec1.date())[(LEADER_ID, "score_summary")] == score_summary
 
 
 def test_only_events_can_be_scheduled_and_only_by_the_leader(engine: Engine) -> None:

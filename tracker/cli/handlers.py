@@ -396,7 +396,7 @@ def _schedule(settings: Settings, kw: dict[str, Any]) -> int:
     with _store(settings) as session:
         ctx = _context(session, settings, kw["cycle"], at)
         who = _who(settings, ctx)
-        changed = actions.schedule(
+        result = actions.schedule(
             session,
             ctx,
             who,
@@ -405,8 +405,15 @@ def _schedule(settings: Settings, kw: dict[str, Any]) -> int:
             now=at,
             member_id=kw["member"],
             note=kw["note"],
+            force=kw["force"],
         )
-    render.scheduled(ctx, kw["milestone"], kw["member"], day, changed, settings.lang)
+    for vi, en in result.warnings:
+        # Accepted with --force: said on stderr, and kept in the audit note.
+        typer.echo(
+            f"Cảnh báo (--force): {vi}." if settings.lang == "vi" else f"Warning (--force): {en}.",
+            err=True,
+        )
+    render.scheduled(ctx, kw["milestone"], kw["member"], day, result.changed, settings.lang)
     return 0
 
 
