@@ -82,7 +82,7 @@ def one_line(stderr: str) -> str:
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    for var in ("TRACKER_DATABASE_URL", "TRACKER_OPERATOR"):
+    for var in ("TRACKER_DATABASE_URL", "TRACKER_OPERATOR", "TRACKER_NOW", "TRACKER_FAKE_NOW"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)  # nothing may land in the checkout
     return Cli(tmp_path)

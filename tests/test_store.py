@@ -70,6 +70,7 @@ def audit(cycle_id: int, obligation_id: int | None, at: datetime = LOADED) -> Au
         cycle_id=cycle_id,
         obligation_id=obligation_id,
         at=at,
+        recorded_at=at,
         operator="leader",
         os_user="tester",
         action="submit",
@@ -195,6 +196,46 @@ def test_session_scope_commits_or_rolls_back(engine: Engine) -> None:
     assert cluster.name == "Cụm thi đua vùng cao"
 
 
+def insert_old_audit(session: Session, cycle_id: int, ob_id: int, at: datetime = LOADED) -> None:
+    """An audit row as a database before revision 0003 held it (no `recorded_at`)."""
+    session.execute(
+        text(
+            "INSERT INTO audit (cycle_id, obligation_id, at, operator, os_user, action, note, ref)"
+            " VALUES (:c, :o, :at, 'leader', 'tester', 'submit', '', '')"
+        ),
+        {"c": cycle_id, "o": ob_id, "at": at.astimezone(UTC).replace(tzinfo=None)},
+    )
+
+
+def test_0003_gives_old_audit_rows_their_own_time_as_recorded_at(db_url: str) -> None:
+    # Issue 6 §6: `recorded_at` is the real time a row was written; rows from before the
+    # replay clock existed were written at their `at`.
+    eng = make_engine(db_url)
+    try:
+        migrate.upgrade(eng, "0002")
+        with session_scope(eng) as s:
+            cycle_id, ob_id = seed(s)
+            insert_old_audit(s, cycle_id, ob_id)
+        migrate.upgrade(eng)
+        assert migrate.current_revision(eng) >= "0003"
+        with session_scope(eng) as s:
+            entry = s.exec(select(AuditEntry)).one()
+            assert entry.at == entry.recorded_at == LOADED
+            assert entry.obligation_id == ob_id
+            # New rows must say when they were really written.
+            bad = audit(cycle_id, ob_id)
+            bad.recorded_at = None  # type: ignore[assignment]
+            s.add(bad)
+            with pytest.raises(IntegrityError):
+                s.flush()
+            s.rollback()
+        with eng.connect() as conn:
+            cols = {c["name"]: c for c in inspect(conn).get_columns("audit")}
+            assert cols["recorded_at"]["nullable"] is False
+    finally:
+        eng.dispose()
+
+
 SYNTHETIC_NEXT = '''
 """A later revision, as a test: widen a column, which SQLite does by rebuilding the table."""
 import sqlalchemy as sa
@@ -228,7 +269,7 @@ def test_database_at_an_older_revision_is_upgraded(db_url: str, tmp_path: Path) 
         migrate.upgrade(eng, "0001")
         with session_scope(eng) as s:
             cycle_id, ob_id = seed(s)
-            s.add(audit(cycle_id, ob_id))
+            insert_old_audit(s, cycle_id, ob_id)
         assert migrate.current_revision(eng) == "0001"
 
         migrate.upgrade(eng, script_location=scripts)

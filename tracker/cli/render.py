@@ -458,7 +458,11 @@ def _history_line(h: HistoryRow, lang: str) -> str:
     on = _t(lang, f"ngày {_d(h.on_date, lang)}", f"on {_d(h.on_date, lang)}") if h.on_date else ""
     extras = [x for x in (h.note, h.ref, on) if x]
     tail = f" — {'; '.join(extras)}" if extras else ""
-    return f"{h.at} {h.operator} ({h.os_user}) {h.action} {what}{move}{tail}"
+    real = ""
+    if h.recorded_at is not None:
+        # `at` is the replayed time (TRACKER_NOW); say when it was really written.
+        real = _t(lang, f" [ghi thật lúc {h.recorded_at}]", f" [really recorded {h.recorded_at}]")
+    return f"{h.at}{real} {h.operator} ({h.os_user}) {h.action} {what}{move}{tail}"
 
 
 def history(rows: Sequence[HistoryRow], lang: str) -> None:

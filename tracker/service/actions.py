@@ -26,10 +26,16 @@ from tracker.workflow import PENDING, Action, Actor, State, require_leader, tran
 
 @dataclass(frozen=True)
 class Who:
-    """The actor and the OS account behind it, as the audit trail records them."""
+    """The actor and the OS account behind it, as the audit trail records them.
+
+    `recorded_at`: the real wall clock when the command runs on a replayed clock
+    (TRACKER_NOW, jobs/clock.py); the audit keeps it beside the replayed `now`. None: the
+    time passed as `now` is the real one. The shell passes it in: the service never reads
+    the clock."""
 
     actor: Actor
     os_user: str
+    recorded_at: datetime | None = None
 
     def audit(
         self, ctx: CycleContext, ob: Obligation, now: datetime, action: str, **fields: Any
@@ -39,6 +45,7 @@ class Who:
             cycle_id=ctx.id,
             obligation_id=ob.id,
             at=now,
+            recorded_at=self.recorded_at or now,
             operator=self.actor.operator_id,
             os_user=self.os_user,
             action=action,

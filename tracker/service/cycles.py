@@ -193,6 +193,7 @@ def init_cycle(
     operator: str,
     os_user: str,
     force: bool = False,
+    recorded_at: datetime | None = None,
 ) -> InitReport:
     """Create or refresh the cycle `year` of `cfg`'s cluster; keeps every state and history.
 
@@ -242,6 +243,8 @@ def init_cycle(
         AuditEntry(
             cycle_id=ctx.id,
             at=now,
+            # The wall clock when `now` is a replayed one (jobs/clock.py), else `now`.
+            recorded_at=recorded_at or now,
             operator=operator,
             os_user=os_user,
             action="init" if created else "reload",

@@ -152,6 +152,9 @@ class HistoryRow:
     note: str
     ref: str
     on_date: date | None
+    # The real time the row was written, when it differs from `at` (a replayed clock,
+    # TRACKER_NOW); None when they agree.
+    recorded_at: str | None = None
 
 
 def history(session: Session, ctx: CycleContext, *, member: str | None = None) -> list[HistoryRow]:
@@ -176,9 +179,17 @@ def history(session: Session, ctx: CycleContext, *, member: str | None = None) -
                 note=a.note,
                 ref=a.ref,
                 on_date=a.on_date,
+                recorded_at=_recorded(a),
             )
         )
     return out
+
+
+def _recorded(a: AuditEntry) -> str | None:
+    # Shown only when the command ran on a replayed clock; to the second, as `at` is shown.
+    at = a.at.astimezone(TZ).replace(microsecond=0)
+    real = a.recorded_at.astimezone(TZ).replace(microsecond=0)
+    return None if real == at else real.isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
