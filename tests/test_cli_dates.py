@@ -151,6 +151,8 @@ def test_schedule_refuses_a_visit_on_a_holiday_or_in_the_past(loaded: Cli) -> No
             )  # fmt: skip
             assert "Ngày 12/10/2022 đã qua (hôm nay 13/10/2022)" in line
             assert "tracker complete cross_inspection --on" in line
+        # Today is not past (the inspection plan, Điều 7.5, was notified before the visits).
+        loaded.ok(*LEADER, "complete", "inspection_plan", "--on", "2022-09-30")
         loaded.ok(*LEADER, "schedule", "cross_inspection", "2022-10-13", "--member", "nam-po")
 
 

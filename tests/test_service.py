@@ -654,7 +654,9 @@ def test_a_past_event_day_is_refused_even_with_force(
         assert f"Ngày {day:%d/%m/%Y} đã qua" in info.value.vi
         assert f"tracker complete {milestone} --on" in info.value.en
     if milestone == "cross_inspection":  # (a conference today would date its reports past)
-        scheduled(engine, milestone, now.date(), now=now, member=member)  # today is not past
+        # Today is not past (the inspection plan, Điều 7.5, was notified before the visits).
+        act(engine, LEADER_ID, "inspection_plan", Action.COMPLETE, now=now)
+        scheduled(engine, milestone, now.date(), now=now, member=member)
 
 
 # Conference → score summary; refused when that falls before the end of January (31/01/2023,
@@ -676,11 +678,11 @@ def test_the_score_summary_comes_after_the_scoring_month(
     if refused:
         with pytest.raises(BadInputError) as info:
             schedule(engine, "summary_conference", conference, now=dec1)
+        summary, matching = CFG.milestone("score_summary"), CFG.milestone("score_matching")
         assert info.value.vi == (
-            f"với ngày {conference:%d/%m/%Y}, hạn 'Báo cáo kết quả chấm điểm gửi Ban Thi đua,"
-            f" khen thưởng tỉnh' (Điều 10.2) sẽ là {score_summary:%d/%m/%Y}, trước khi 'Chấm"
-            " điểm, khớp điểm và bình xét khen thưởng' (Điều 7.6) kết thúc ngày 31/01/2023"
-            " — chọn ngày khác, hoặc thêm --force."
+            f"với ngày {conference:%d/%m/%Y}, hạn '{summary.name}' (Điều 10.2) sẽ là"
+            f" {score_summary:%d/%m/%Y}, trước khi '{matching.name}' (Điều 7.6) kết thúc ngày"
+            " 31/01/2023 — chọn ngày khác, hoặc thêm --force."
         )
         assert "before 'score_matching' (Điều 7.6) ends on 2023-01-31" in info.value.en
         assert obligations(engine)[(LEADER_ID, "summary_conference")].event_date is None

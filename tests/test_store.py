@@ -196,6 +196,30 @@ def test_session_scope_commits_or_rolls_back(engine: Engine) -> None:
     assert cluster.name == "Cụm thi đua vùng cao"
 
 
+def seed_sql(session: Session) -> tuple[int, int]:
+    """`seed` in plain SQL, for a database at an older revision (cycle id, obligation id)."""
+    session.execute(text("INSERT INTO cluster (id, name, timezone) VALUES ('c', 'C', 'x')"))
+    session.execute(
+        text(
+            "INSERT INTO cycle (cluster_id, year, leader_id, config_version, config_path,"
+            " config_hash, config_json, loaded_at)"
+            " VALUES ('c', 2022, 'muong-cha', '1', 'p', :h, '{}', :at)"
+        ),
+        {"h": "0" * 64, "at": _stored(session, LOADED)},
+    )
+    cycle_id = session.execute(text("SELECT id FROM cycle")).scalar_one()
+    session.execute(
+        text(
+            "INSERT INTO obligation (cycle_id, member_id, milestone_id, assignee, state,"
+            " active, version) VALUES (:c, 'muong-cha', 'registration', 'members', 'open',"
+            " true, 1)"
+        ),
+        {"c": cycle_id},
+    )
+    ob_id = session.execute(text("SELECT id FROM obligation")).scalar_one()
+    return int(cycle_id), int(ob_id)
+
+
 def insert_old_audit(session: Session, cycle_id: int, ob_id: int, at: datetime = LOADED) -> None:
     """An audit row as a database before revision 0003 held it (no `recorded_at`)."""
     session.execute(
@@ -203,8 +227,14 @@ def insert_old_audit(session: Session, cycle_id: int, ob_id: int, at: datetime =
             "INSERT INTO audit (cycle_id, obligation_id, at, operator, os_user, action, note, ref)"
             " VALUES (:c, :o, :at, 'leader', 'tester', 'submit', '', '')"
         ),
-        {"c": cycle_id, "o": ob_id, "at": at.astimezone(UTC).replace(tzinfo=None)},
+        {"c": cycle_id, "o": ob_id, "at": _stored(session, at)},
     )
+
+
+def _stored(session: Session, at: datetime) -> datetime:
+    # As UTCDateTime stores it: naive UTC on SQLite, aware on PostgreSQL (timestamptz).
+    utc = at.astimezone(UTC)
+    return utc.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else utc
 
 
 def test_0003_gives_old_audit_rows_their_own_time_as_recorded_at(db_url: str) -> None:
@@ -214,7 +244,8 @@ def test_0003_gives_old_audit_rows_their_own_time_as_recorded_at(db_url: str) ->
     try:
         migrate.upgrade(eng, "0002")
         with session_scope(eng) as s:
-            cycle_id, ob_id = seed(s)
+            # Plain SQL: the models describe the newest schema, not revision 0002's.
+            cycle_id, ob_id = seed_sql(s)
             insert_old_audit(s, cycle_id, ob_id)
         migrate.upgrade(eng)
         assert migrate.current_revision(eng) >= "0003"
