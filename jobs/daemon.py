@@ -198,6 +198,8 @@ class Daemon:
 def run_daemon(db_url: str, *, lang: str = "vi") -> int:
     """Run until SIGINT/SIGTERM; 0 after a clean stop. Setup problems (no database, no
     cycle, bad settings) raise TrackerError, which the CLI prints as one line."""
+    # A garbage replay clock would otherwise fail every tick, in the log only.
+    clock.check()
     interval = tick_seconds()
     engine = open_store(db_url)
     try:
@@ -228,7 +230,8 @@ async def _serve(engine: Engine, transport: Transport, opts: _Options, loaded: l
         seconds=opts.interval,
         id="tick",
         name="reminder tick",
-        next_run_time=datetime.now(TZ),  # the first tick at start-up
+        # The first tick at start-up; APScheduler runs on the wall clock, not a replayed one.
+        next_run_time=clock.real_now(),
         max_instances=1,  # a slow tick is never overlapped by the next one
         coalesce=True,  # after a stall (suspend, long batch): one run, not a burst
         misfire_grace_time=None,  # however late, still run
@@ -285,11 +288,12 @@ def _banner(engine: Engine, transport: Transport, opts: _Options, loaded: list[s
     lines.append(_office_line(engine, lang))
     fake = clock.fake_start()
     if fake is not None:
+        name = clock.variable()
         lines.append(
             _t(
                 lang,
-                f"  CHÚ Ý: đồng hồ giả {clock.FAKE_NOW_ENV}={fake.isoformat()} (chỉ để kiểm thử).",
-                f"  NOTE: fake clock {clock.FAKE_NOW_ENV}={fake.isoformat()} (tests only).",
+                f"  CHÚ Ý: đồng hồ phát lại {name}={fake.isoformat()} (chạy tiếp từ thời điểm đó).",
+                f"  NOTE: replay clock {name}={fake.isoformat()} (runs on from that instant).",
             )
         )
     print("\n".join(lines), flush=True)

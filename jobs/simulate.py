@@ -193,11 +193,11 @@ class Simulation:
 
 def copy_database(source_url: str, target: Path) -> None:
     """Copy the database at `source_url` into a new SQLite file `target`."""
-    from tracker.cli.handlers import _missing_sqlite_file, _not_set_up
+    from tracker.db.engine import missing_sqlite_file, not_set_up
 
-    if _missing_sqlite_file(source_url):
+    if missing_sqlite_file(source_url):
         # sqlite3.connect would create an empty file, then "no such table" on the copy.
-        raise _not_set_up(mask_url(source_url))
+        raise not_set_up(mask_url(source_url))
     parsed = make_url(source_url)
     if parsed.get_backend_name() == "sqlite":
         source = make_engine(source_url)  # checks the file and says what to do if it is bad

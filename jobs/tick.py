@@ -53,10 +53,10 @@ def open_store(db_url: str) -> Engine:
 
     A SQLite file that does not exist is refused before connecting, with the message the
     other commands give: connecting would leave an empty database file behind."""
-    from tracker.cli.handlers import _missing_sqlite_file, _not_set_up
+    from tracker.db.engine import missing_sqlite_file, not_set_up
 
-    if _missing_sqlite_file(db_url):
-        raise _not_set_up(mask_url(db_url))
+    if missing_sqlite_file(db_url):
+        raise not_set_up(mask_url(db_url))
     engine = make_engine(db_url)
     try:
         rev = migrate.current_revision(engine)

@@ -72,8 +72,9 @@ def test_fixed_deadlines(cfg: ClusterConfig, cal: WorkCalendar) -> None:
     half = plan.due("half_year_report")
     assert half.date == half.as_written == date(2022, 6, 30)  # Điều 7.1
     assert half.window is None and half.scheduled is None and half.skipped == ()
-    assert half.rule_vi == "ngày 30/6 năm chu kỳ"
-    assert half.rule_en == "30 June of the cycle year"
+    # As the regulation writes it (Điều 7.1: "chậm nhất ngày 30/6/2022").
+    assert half.rule_vi == "chậm nhất ngày 30/6/2022"
+    assert half.rule_en == "by 30 June 2022"
     for mid in ("annual_report", "self_score"):  # Điều 7.2, Điều 10.2
         d = plan.due(mid)
         assert d.date == date(2022, 12, 25)
@@ -139,7 +140,7 @@ def test_cross_inspection_window_and_one_visit(cfg: ClusterConfig, cal: WorkCale
     assert shared.member_id is None and shared.window == window
     assert shared.scheduled is False and shared.date == date(2022, 11, 30)
     assert shared.rule_vi == (
-        "ngày Trưởng cụm ấn định cho từng đơn vị, từ 01/10/2022 đến 30/11/2022"
+        "ngày Trưởng cụm ấn định cho từng đơn vị, từ ngày 1/10/2022 đến ngày 30/11/2022"
     )
 
 
@@ -180,7 +181,7 @@ def test_score_matching_is_january_next_year(cfg: ClusterConfig, cal: WorkCalend
     assert d.window == Window(date(2023, 1, 1), date(2023, 1, 31))
     assert d.date == date(2023, 1, 31)
     assert d.scheduled is None
-    assert (d.rule_vi, d.rule_en) == ("trong tháng 1 năm 2023", "in January 2023")
+    assert (d.rule_vi, d.rule_en) == ("trong tháng 01 năm 2023", "in January 2023")
 
 
 def test_unscheduled_conference_leaves_its_dependants_undated(
@@ -206,12 +207,78 @@ def test_conference_on_10_3_2023_dates_its_dependants(
     plan = plan_cycle(cfg, 2022, cal, {CONFERENCE: date(2023, 3, 10)})
     conf = plan.due("summary_conference")
     assert conf.scheduled is True and conf.date == date(2023, 3, 10)
-    assert plan.due("draft_report").date == date(2023, 3, 5)  # note under Điều 7.9
+    # 5/3/2023 is a Sunday: "ít nhất 5 ngày" takes the previous working day, Friday 3/3.
+    assert plan.due("draft_report").as_written == date(2023, 3, 5)
+    assert plan.due("draft_report").date == date(2023, 3, 3)  # note under Điều 7.9
     assert plan.due("score_summary").date == date(2023, 2, 28)  # Điều 10.2
     assert plan.due("leader_election").date == date(2023, 3, 10)
-    assert plan.due("draft_report").rule_vi == "5 ngày trước Hội nghị tổng kết"
-    assert plan.due("draft_report").rule_en == "5 days before Summary conference"
-    assert plan.due("leader_election").rule_en == "on the day of Summary conference"
+    assert plan.due("draft_report").rule_vi == "trước ngày Hội nghị tổng kết ít nhất 5 ngày"
+    assert plan.due("draft_report").rule_en == "at least 5 days before the Summary conference"
+    assert plan.due("score_summary").rule_vi == "trước ngày Hội nghị tổng kết ít nhất 10 ngày"
+    assert plan.due("leader_election").rule_vi == "cùng ngày Hội nghị tổng kết"
+    assert plan.due("leader_election").rule_en == "on the day of the Summary conference"
+
+
+# Conference → (score summary, draft report): "ít nhất 10 ngày" (Điều 10.2) and "ít nhất 5
+# ngày" (note under Điều 7.9) before it; a day off moves them to the previous working day.
+BEFORE_RULE_TABLE = [
+    # 19/02/2023 is a Sunday: the draft report goes back to Friday 17/02.
+    (date(2023, 2, 24), date(2023, 2, 14), date(2023, 2, 17)),
+    # 05/03/2023 is a Sunday: back to Friday 03/03.
+    (date(2023, 3, 10), date(2023, 2, 28), date(2023, 3, 3)),
+    # 24/01/2023 is the third day of Tết (20–26/01 off): back to Thursday 19/01.
+    # (schedule accepts this conference only with --force: before the end of January.)
+    (date(2023, 2, 3), date(2023, 1, 19), date(2023, 1, 27)),
+]
+
+
+@pytest.mark.parametrize(("conference", "score_summary", "draft"), BEFORE_RULE_TABLE)
+@pytest.mark.parametrize("default_policy", ["as_written", "next_working_day"])
+def test_at_least_n_days_before_never_lands_later(
+    conference: date, score_summary: date, draft: date, default_policy: str
+) -> None:
+    # Whatever the [holidays] default, a before-rule without its own policy moves earlier.
+    cfg = _with_milestones(default_policy=default_policy)
+    plan = plan_cycle(cfg, 2022, WorkCalendar(cfg.holidays), {CONFERENCE: conference})
+    for mid, want, days in (("score_summary", score_summary, 10), ("draft_report", draft, 5)):
+        d = plan.due(mid)
+        assert d.date == want, mid
+        assert d.policy == "previous_working_day"
+        assert d.as_written is not None and d.date <= d.as_written
+        assert (conference - d.date).days >= days
+        assert all(s.day > d.date for s in d.skipped)
+
+
+def test_what_a_before_rule_skipped_is_named() -> None:
+    cfg = _with_milestones()
+    plan = plan_cycle(cfg, 2022, WorkCalendar(cfg.holidays), {CONFERENCE: date(2023, 2, 3)})
+    score = plan.due("score_summary")
+    assert score.as_written == date(2023, 1, 24)
+    assert [(s.day.day, s.reason_vi) for s in score.skipped] == [
+        (20, "29 Tết"),
+        (21, "Giao thừa Tết Nguyên Đán"),
+        (22, "Tết Nguyên Đán"),
+        (23, "Mùng hai Tết Nguyên Đán"),
+        (24, "Mùng ba Tết Nguyên Đán"),
+    ]
+    draft = plan_cycle(cfg, 2022, WorkCalendar(cfg.holidays), {CONFERENCE: date(2023, 2, 24)})
+    assert [(s.day, s.reason_vi, s.reason_en) for s in draft.due("draft_report").skipped] == [
+        (date(2023, 2, 18), "Thứ bảy", "Saturday"),
+        (date(2023, 2, 19), "Chủ nhật", "Sunday"),
+    ]
+
+
+def test_a_before_rule_may_keep_the_date_as_written() -> None:
+    cfg = _with_milestones()
+    milestones = [
+        m.model_copy(update={"policy": "as_written"}) if m.id == "draft_report" else m
+        for m in cfg.milestones
+    ]
+    cfg = cfg.model_copy(update={"milestones": milestones})
+    plan = plan_cycle(cfg, 2022, WorkCalendar(cfg.holidays), {CONFERENCE: date(2023, 2, 24)})
+    assert plan.due("draft_report").date == date(2023, 2, 19)
+    assert plan.due("draft_report").policy == "as_written"
+    assert plan.due("score_summary").date == date(2023, 2, 14)
 
 
 def test_pact_signing_is_an_event_the_years_leader_dates(
@@ -257,7 +324,8 @@ def test_same_file_for_2026(cfg: ClusterConfig, cal: WorkCalendar) -> None:
     assert plan.due("cross_inspection").window == Window(date(2026, 10, 1), date(2026, 11, 30))
     assert plan.due("score_matching").window == Window(date(2027, 1, 1), date(2027, 1, 31))
     assert plan.due("summary_conference").window == Window(date(2027, 1, 1), date(2027, 3, 31))
-    assert plan.due("draft_report").date == date(2027, 3, 7)
+    # 7/3/2027 is a Sunday: back to Friday 5/3 ("ít nhất 5 ngày").
+    assert plan.due("draft_report").date == date(2027, 3, 5)
     assert plan.due("score_summary").date == date(2027, 3, 2)
 
 
@@ -299,8 +367,11 @@ def test_relative_working_days_skip_tet_2023() -> None:
     # Thu 19/1 + 3 working days: Fri 27/1, Mon 30/1, Tue 31/1 (20–26/1 is Tết).
     working = plan.due("after_tet_working")
     assert working.date == date(2023, 1, 31)
-    assert working.rule_vi == "3 ngày làm việc sau Mốc before_tet"
-    assert working.rule_en == "3 working days after Milestone before_tet"
+    assert working.rule_vi == "sau ngày Mốc before_tet 3 ngày làm việc"
+    assert working.rule_en == "3 working days after the Milestone before_tet"
+    assert plan.due("scores_before_conference").rule_vi == (
+        "trước ngày Hội nghị tổng kết ít nhất 5 ngày làm việc"
+    )
     assert plan.due("after_tet_calendar").date == date(2023, 1, 22)
     # Conference Tue 31/1: 5 working days before = 30, 27, 19, 18, 17 → Tue 17/1.
     assert plan.due("scores_before_conference").date == date(2023, 1, 17)
@@ -346,7 +417,8 @@ def test_chain_from_an_unscheduled_event_stays_unscheduled() -> None:
     cal = WorkCalendar(cfg.holidays)
     assert plan_cycle(cfg, 2022, cal, {}).due("draft_reminder").date is None
     dated = plan_cycle(cfg, 2022, cal, {CONFERENCE: date(2023, 3, 10)})
-    assert dated.due("draft_reminder").date == date(2023, 3, 3)
+    # The draft report moved back from Sunday 5/3 to Friday 3/3; two days before is 1/3.
+    assert dated.due("draft_reminder").date == date(2023, 3, 1)
     assert dated.due("draft_reminder").depends_on == "draft_report"
 
 

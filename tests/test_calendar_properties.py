@@ -237,18 +237,23 @@ def test_chains_keep_every_link_in_order(year: int, links: list[dict[str, Any]])
     milestones = [_ms("m0", {"kind": "fixed", "date": "15/7/Y"})]
     for i, parts in enumerate(links, start=1):
         rule = {"kind": "relative", "to": f"m{i - 1}", **parts}
-        milestones.append(_ms(f"m{i}", rule, "next_working_day"))
+        # An after-rule moves later (Civil Code Art. 148(5)); a before-rule keeps its default,
+        # the previous working day ("ít nhất N ngày trước": next_working_day is refused).
+        before = parts["direction"] == "before"
+        milestones.append(_ms(f"m{i}", rule, None if before else "next_working_day"))
     plan = plan_cycle(_config(milestones), year, CAL, {})
     for i, parts in enumerate(links, start=1):
         prev, cur = plan.due(f"m{i - 1}"), plan.due(f"m{i}")
         assert prev.date is not None and cur.as_written is not None and cur.date is not None
         # Counted from the previous link's final (post-policy) date.
         if parts["direction"] == "before":
-            assert cur.as_written <= prev.date
+            # Never later than "at least N days before" allows.
+            assert cur.date <= cur.as_written <= prev.date
+            assert cur.policy == "previous_working_day"
         else:
             assert cur.as_written >= prev.date
+            assert cur.date >= cur.as_written
         assert CAL.is_working_day(cur.date)
-        assert cur.date >= cur.as_written
 
 
 # -- working-day policies ---------------------------------------------------------------

@@ -82,7 +82,7 @@ def one_line(stderr: str) -> str:
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
-    for var in ("TRACKER_DATABASE_URL", "TRACKER_OPERATOR"):
+    for var in ("TRACKER_DATABASE_URL", "TRACKER_OPERATOR", "TRACKER_NOW", "TRACKER_FAKE_NOW"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)  # nothing may land in the checkout
     return Cli(tmp_path)
@@ -273,14 +273,31 @@ def test_show_explains_why_this_date_with_the_policy_alternatives(loaded: Cli) -
     assert lines[0] == "Huyện Mường Chà — Báo cáo tổng kết năm (Điều 7.2)"
     assert "Hạn: 25/12/2022 (Chủ nhật), hết ngày theo giờ Việt Nam" in lines
     assert "Vì sao là ngày này:" in lines
-    assert "  Quy tắc: ngày 25/12 năm chu kỳ" in lines
-    assert "    as_written: 25/12/2022 (Chủ nhật)" in lines
-    assert "    next_working_day: 26/12/2022 (Thứ Hai)" in lines
-    assert "    previous_working_day: 23/12/2022 (Thứ Sáu)" in lines
+    assert "  Quy tắc: chậm nhất ngày 25/12/2022" in lines
+    assert (
+        "  Nếu hạn rơi vào ngày nghỉ: giữ nguyên ngày (mặc định trong [holidays] của cấu hình)"
+        in lines
+    )
+    assert "  25/12/2022 (Chủ nhật) là ngày nghỉ; hạn giữ nguyên ngày đó." in lines
+    assert "    as_written — giữ nguyên ngày: 25/12/2022 (Chủ nhật)" in lines
+    assert (
+        "    next_working_day — chuyển sang ngày làm việc kế tiếp"
+        " (Điều 148 khoản 5 Bộ luật Dân sự 2015): 26/12/2022 (Thứ Hai)"
+    ) in lines
+    assert (
+        "    previous_working_day — lùi về ngày làm việc liền trước: 23/12/2022 (Thứ Sáu)" in lines
+    )
     assert "  (chưa có thay đổi)" in lines
     assert "Why this date:" in en
-    assert "    next_working_day: 2022-12-26 (Monday)" in en.splitlines()
-    assert "    previous_working_day: 2022-12-23 (Friday)" in en.splitlines()
+    assert "  Rule: by 25 December 2022" in en.splitlines()
+    assert (
+        "    next_working_day — moves to the next working day (Civil Code 2015, Article 148(5)):"
+        " 2022-12-26 (Monday)"
+    ) in en.splitlines()
+    assert (
+        "    previous_working_day — moves to the previous working day: 2022-12-23 (Friday)"
+        in en.splitlines()
+    )
 
 
 def test_show_lists_holidays_a_policy_skipped(cli: Cli) -> None:
@@ -296,7 +313,14 @@ def test_show_lists_holidays_a_policy_skipped(cli: Cli) -> None:
         out = cli.ok("show", "tua-chua", "tet_report")
         en = cli.ok("--lang", "en", "show", "tua-chua", "tet_report")
     assert "Hạn: 27/01/2023 (Thứ Sáu), hết ngày theo giờ Việt Nam" in out
-    assert "Ngày theo văn bản: 23/01/2023; quy tắc ngày làm việc: next_working_day" in out
+    assert (
+        "  Nếu hạn rơi vào ngày nghỉ: chuyển sang ngày làm việc kế tiếp (Điều 148 khoản 5"
+        " Bộ luật Dân sự 2015) (theo cấu hình của mốc)"
+    ) in out.splitlines()
+    assert (
+        "  Ngày theo quy tắc: 23/01/2023 (Thứ Hai), ngày nghỉ — chuyển sang ngày làm việc kế"
+        " tiếp (Điều 148 khoản 5 Bộ luật Dân sự 2015): 27/01/2023 (Thứ Sáu)"
+    ) in out.splitlines()
     assert "bỏ qua 23/01/2023 (Thứ Hai): Mùng hai Tết Nguyên Đán" in out
     assert "bỏ qua 26/01/2023 (Thứ Năm): Mùng năm Tết Nguyên Đán" in out
     assert "skipped 2023-01-24 (Tuesday): Third Day of Lunar New Year" in en
@@ -307,7 +331,7 @@ def test_show_an_unscheduled_dependent_and_an_undated_event(loaded: Cli) -> None
         draft = loaded.ok("show", "tua-chua", "draft_report")
         conf = loaded.ok("--lang", "en", "show", "tua-chua", "summary_conference")
     assert "phụ thuộc mốc 'summary_conference' chưa được ấn định ngày" in draft
-    assert "5 ngày trước Hội nghị tổng kết" in draft
+    assert "Quy tắc: trước ngày Hội nghị tổng kết ít nhất 5 ngày" in draft
     assert "Window: 2023-01-01 – 2023-03-31" in conf
     assert "The leader has not set the date yet" in conf
 
@@ -480,11 +504,12 @@ def test_schedule_the_conference_and_its_dependents_follow(loaded: Cli) -> None:
         rows = by_key(loaded.json("--cycle", "2022"))
     lines = out.splitlines()
     assert lines[0] == "Đã ấn định 'summary_conference': 10/03/2023 (Thứ Sáu)."
-    assert "  draft_report: chưa có lịch → 05/03/2023" in lines
+    # 05/03/2023 is a Sunday: "ít nhất 5 ngày" moves back to Friday 03/03.
+    assert "  draft_report: chưa có lịch → 03/03/2023" in lines
     assert "  score_summary: chưa có lịch → 28/02/2023" in lines
     assert rows[("tua-chua", "summary_conference")]["due"] == "2023-03-10"
     assert rows[("tua-chua", "summary_conference")]["scheduled"] is True
-    assert rows[("tua-chua", "draft_report")]["due"] == "2023-03-05"  # conference − 5 days
+    assert rows[("tua-chua", "draft_report")]["due"] == "2023-03-03"  # ≥ 5 days before
     assert rows[("tua-chua", "score_summary")]["due"] == "2023-02-28"  # conference − 10 days
     # The preparatory meeting is an event the leader dates itself (Điều 7.9).
     assert rows[("tua-chua", "preparatory_meeting")]["scheduled"] is False
@@ -493,7 +518,7 @@ def test_schedule_the_conference_and_its_dependents_follow(loaded: Cli) -> None:
             "--lang", "en", "--as", "truong-cum", "schedule", "summary_conference", "24/03/2023"
         )
     assert "Scheduled 'summary_conference': 2023-03-24 (Friday)." in out
-    assert "  draft_report: 2023-03-05 → 2023-03-19" in out.splitlines()
+    assert "  draft_report: 2023-03-03 → 2023-03-17" in out.splitlines()  # 19/03 is a Sunday
 
 
 def test_schedule_refusals(loaded: Cli) -> None:
@@ -519,7 +544,8 @@ def test_schedule_refusals(loaded: Cli) -> None:
             "--cycle",
             "2022",
         )
-    assert "score_summary" in line and "2023-02-26" in line and "already past" in line
+    # 26/02/2023 is a Sunday: the score summary would be due Friday 24/02, already past.
+    assert "score_summary" in line and "2023-02-24" in line and "already past" in line
     with clock(2023, 3, 1):
         rows = by_key(loaded.json("--cycle", "2022"))
     assert rows[("tua-chua", "summary_conference")]["scheduled"] is False
@@ -594,7 +620,7 @@ def test_calendar(loaded: Cli) -> None:
     visit = next(ln for ln in out.splitlines() if ln.startswith("cross_inspection"))
     assert "01/10/2022–30/11/2022" in visit and "Điều 7.4" in visit
     draft = next(ln for ln in en.splitlines() if ln.startswith("draft_report"))
-    assert "unscheduled" in draft and "5 days before Summary conference" in draft
+    assert "unscheduled" in draft and "at least 5 days before the Summary conference" in draft
     assert "Điều 7.9 (ghi chú)" in draft
     assert "2023-01-01–2023-03-31" in en
 

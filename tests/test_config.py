@@ -383,6 +383,56 @@ def test_a_loop_of_relative_rules_is_refused(tmp_path: Path) -> None:
     assert "loop" in err.en and "vòng" in err.vi
 
 
+# The draft report's rule in the shipped file (milestones[8]), to give it a policy.
+DRAFT_RULE = (
+    'rule = { kind = "relative", to = "summary_conference", days = 5, direction = "before" }'
+)
+
+
+def test_next_working_day_on_a_before_rule_is_refused_and_says_why(tmp_path: Path) -> None:
+    # "ít nhất 5 ngày trước" (note under Điều 7.9) is a minimum: moving later breaks it.
+    err = refused_text(tmp_path, edited(DRAFT_RULE, DRAFT_RULE + '\npolicy = "next_working_day"'))
+    assert [k for k, _, _ in err.problems] == ["milestones[8].policy"]
+    vi, en = at(err, "milestones[8].policy")
+    assert "ít nhất 5 ngày" in vi and "ít hơn 5 ngày" in vi and "draft_report" in vi
+    assert "at least 5 days before 'summary_conference'" in en
+    assert "fewer than 5 days" in en and 'policy = "as_written"' in en
+
+
+@pytest.mark.parametrize("policy", ["as_written", "previous_working_day"])
+def test_a_before_rule_may_keep_its_date_or_move_earlier(tmp_path: Path, policy: str) -> None:
+    path = tmp_path / "ok.toml"
+    path.write_text(edited(DRAFT_RULE, DRAFT_RULE + f'\npolicy = "{policy}"'), encoding="utf-8")
+    assert load_config(path).milestone("draft_report").policy == policy
+
+
+def test_a_next_working_day_default_does_not_reach_before_rules(tmp_path: Path) -> None:
+    # Only a before-rule's own `policy` is refused; the [holidays] default applies to the
+    # other rules and the before-rules keep the previous working day (calendar tests).
+    path = tmp_path / "ok.toml"
+    path.write_text(
+        edited('default_policy = "as_written"', 'default_policy = "next_working_day"'),
+        encoding="utf-8",
+    )
+    cfg = load_config(path)
+    assert cfg.holidays.default_policy == "next_working_day"
+    assert cfg.milestone("draft_report").policy is None
+
+
+def test_not_before_names_another_milestone(tmp_path: Path) -> None:
+    assert load_config(SHIPPED).milestone("score_summary").not_before == "score_matching"
+    err = refused_text(
+        tmp_path, edited('not_before = "score_matching"', 'not_before = "score_matchin"')
+    )
+    vi, en = at(err, "milestones[7].not_before")
+    assert "'score_matchin' is not the id of another milestone" in en and "score_matching" in en
+    assert "không phải mã của một mốc khác" in vi
+    err = refused_text(
+        tmp_path, edited('not_before = "score_matching"', 'not_before = "score_summary"')
+    )
+    at(err, "milestones[7].not_before")
+
+
 def test_several_mistakes_are_all_reported_at_once(tmp_path: Path) -> None:
     text = edited('leader = "tua-chua"', 'leader = "tua-chau"')
     text = text.replace('email = "noivu.nampo@example.vn"', 'email = "noivu.nampo"')

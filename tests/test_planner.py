@@ -354,14 +354,15 @@ def test_draft_report_reminders_move_with_the_conference(
         assert not {r.key for r in before} & {r.key for r in after}
         assert {r.send_at for r in before} != {r.send_at for r in after}
     draft = find(moved_obs, "draft_report")
-    assert draft.due is not None and draft.due.date == date(2023, 3, 12)  # 5 days before 17/3
+    # At least 5 days before 17/3 is Sunday 12/3: back to Friday 10/3 (note under Điều 7.9).
+    assert draft.due is not None and draft.due.date == date(2023, 3, 10)
     lead = {r.offset: r.send_at.date() for r in of(moved, draft, "lead")}
-    # 14 → Sun 26/2 → Fri 24/2; 7 → Sun 5/3 → Fri 3/3; 3 → Thu 9/3; 1 → Sat 11/3 and
-    # 0 → Sun 12/3 → Fri 10/3.
+    # 14 → Fri 24/2; 7 → Fri 3/3; 3 → Tue 7/3; 1 → Thu 9/3; 0 → Fri 10/3.
     assert lead == {
         14: date(2023, 2, 24),
         7: date(2023, 3, 3),
-        3: date(2023, 3, 9),
+        3: date(2023, 3, 7),
+        1: date(2023, 3, 9),
         0: date(2023, 3, 10),
     }
     assert {r.recipient_email for r in of(moved, draft) if r.kind != "escalation"} == {

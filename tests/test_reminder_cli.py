@@ -89,7 +89,7 @@ def parse_eml(path: Path) -> EmailMessage:
 
 @pytest.fixture
 def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for var in ("TRACKER_DATABASE_URL", "TRACKER_OPERATOR", "TRACKER_FAKE_NOW"):
+    for var in ("TRACKER_DATABASE_URL", "TRACKER_OPERATOR", "TRACKER_NOW", "TRACKER_FAKE_NOW"):
         monkeypatch.delenv(var, raising=False)
     return CliRunner()
 

@@ -284,7 +284,7 @@ def test_reload_with_a_new_member_a_moved_date_and_a_new_milestone_keeps_everyth
     dues = due_dates(engine, date(2022, 8, 1))
     assert dues[("muong-cha", "half_year_report")] == date(2022, 7, 15)
     assert dues[("muong-lay", "quarter_3_report")] == date(2022, 9, 30)
-    assert dues[(LEADER_ID, "draft_report")] == date(2023, 3, 5)
+    assert dues[(LEADER_ID, "draft_report")] == date(2023, 3, 3)  # 5/3 is a Sunday
     # muong-cha finished on 2 July: on time against the moved date.
     with session_scope(engine) as s:
         row = next(
@@ -484,10 +484,32 @@ def schedule(
     member: str | None = None,
     who: Who = LEADER,
 ) -> list[tuple[str, str | None, date | None, date | None]]:
-    result: list[tuple[str, str | None, date | None, date | None]] = run(
+    return scheduled(engine, milestone, day, now=now, member=member, who=who).changed
+
+
+def scheduled(
+    engine: Engine,
+    milestone: str,
+    day: date,
+    *,
+    now: datetime,
+    member: str | None = None,
+    who: Who = LEADER,
+    force: bool = False,
+    note: str = "",
+) -> actions.Scheduled:
+    result: actions.Scheduled = run(
         engine,
         lambda s, c: actions.schedule(
-            s, c, who, milestone_id=milestone, day=day, now=now, member_id=member
+            s,
+            c,
+            who,
+            milestone_id=milestone,
+            day=day,
+            now=now,
+            member_id=member,
+            force=force,
+            note=note,
         ),
     )
     return result
@@ -502,12 +524,13 @@ def test_scheduling_the_conference_dates_its_dependents(engine: Engine) -> None:
     conf = date(2023, 3, 10)
     assert {(ms, old, new) for ms, _, old, new in changed} == {
         ("score_summary", None, conf - timedelta(days=10)),  # Điều 10.2
-        ("draft_report", None, conf - timedelta(days=5)),  # note under Điều 7.9
+        # Note under Điều 7.9: 5/3 is a Sunday, "ít nhất 5 ngày" moves back to Friday 3/3.
+        ("draft_report", None, conf - timedelta(days=7)),
         ("leader_election", None, conf),
     }
     dues = due_dates(engine, dec1.date())
     assert dues[(LEADER_ID, "summary_conference")] == conf
-    assert dues[(LEADER_ID, "draft_report")] == date(2023, 3, 5)
+    assert dues[(LEADER_ID, "draft_report")] == date(2023, 3, 3)
     assert dues[(LEADER_ID, "score_summary")] == date(2023, 2, 28)
     entry = audit_rows(engine)[-1]
     assert (entry.action, entry.operator) == ("schedule", "truong-cum")
@@ -515,7 +538,7 @@ def test_scheduling_the_conference_dates_its_dependents(engine: Engine) -> None:
 
     # Moving it recomputes the dependents again.
     changed = schedule(engine, "summary_conference", date(2023, 3, 24), now=dec1)
-    assert ("draft_report", date(2023, 3, 5), date(2023, 3, 19)) in {
+    assert ("draft_report", date(2023, 3, 3), date(2023, 3, 17)) in {  # 19/3 is a Sunday
         (ms, old, new) for ms, _, old, new in changed
     }
     assert due_dates(engine, dec1.date())[(LEADER_ID, "score_summary")] == date(2023, 3, 14)
@@ -537,10 +560,11 @@ def test_a_date_that_puts_a_pending_dependent_in_the_past_is_refused(engine: Eng
     init(engine)
     mar1 = at(2023, 3, 1)
     before = _db_state(engine)
-    # 8 March: the score summary (−10 days) would be due 26 February, already past.
+    # 8 March: the score summary (≥ 10 days before: Sunday 26/2, so Friday 24 February)
+    # would be due already.
     with pytest.raises(BadInputError) as info:
         schedule(engine, "summary_conference", date(2023, 3, 8), now=mar1)
-    assert "score_summary" in info.value.en and "2023-02-26" in info.value.en
+    assert "score_summary" in info.value.en and "2023-02-24" in info.value.en
     assert _db_state(engine) == before
     # Once the score summary is sent, the same date only needs the draft report (3 March).
     act(engine, LEADER_ID, "score_summary", Action.COMPLETE, now=mar1)
@@ -564,6 +588,113 @@ def test_inspection_visits_are_dated_per_member(engine: Engine) -> None:
         schedule(engine, "cross_inspection", date(2022, 12, 1), now=now, member="nam-po")
     with pytest.raises(BadInputError, match="--member"):
         schedule(engine, "summary_conference", date(2023, 3, 1), now=now, member="muong-cha")
+
+
+# Issue 6 §2: dates the leader sets are checked. (event, member, day, now, reason in the message)
+DAY_OFF_TABLE = [
+    ("summary_conference", None, date(2023, 2, 19), "Chủ nhật"),
+    ("summary_conference", None, date(2023, 3, 11), "Thứ bảy"),
+    ("cross_inspection", "muong-cha", date(2022, 10, 15), "Thứ bảy"),
+    ("cross_inspection", "nam-po", date(2022, 10, 16), "Chủ nhật"),
+]
+
+
+@pytest.mark.parametrize(("milestone", "member", "day", "reason"), DAY_OFF_TABLE)
+def test_an_event_on_a_day_off_needs_force(
+    engine: Engine, milestone: str, member: str | None, day: date, reason: str
+) -> None:
+    init(engine)
+    now = at(2022, 9, 15)
+    before = _db_state(engine)
+    with pytest.raises(BadInputError) as info:
+        schedule(engine, milestone, day, now=now, member=member)
+    assert info.value.exit_code == 2
+    assert info.value.vi == (
+        f"Ngày {day:%d/%m/%Y} là {reason} (ngày nghỉ) — chọn một ngày làm việc, hoặc thêm --force."
+    )
+    assert f"{day.isoformat()} is a day off" in info.value.en
+    assert _db_state(engine) == before
+    # --force accepts it, says why, and the audit keeps the warning.
+    result = scheduled(engine, milestone, day, now=now, member=member, force=True, note="Họp")
+    assert result.warnings == [
+        (f"Ngày {day:%d/%m/%Y} là {reason} (ngày nghỉ)", result.warnings[0][1])
+    ]
+    entry = audit_rows(engine)[-1]
+    assert entry.action == "schedule"
+    assert entry.note == (
+        f"— → {day.isoformat()}. Họp [--force: Ngày {day:%d/%m/%Y} là {reason} (ngày nghỉ)]"
+    )
+
+
+def test_holidays_and_configured_days_off_are_days_off_too(engine: Engine) -> None:
+    cfg = variant(CFG, lambda d: d["holidays"].update(extra_days_off=["2022-10-20"]))
+    init(engine, cfg)
+    now = at(2022, 9, 15)
+    with pytest.raises(BadInputError) as info:
+        schedule(engine, "cross_inspection", date(2022, 10, 20), now=now, member="nam-po")
+    assert "20/10/2022 là Ngày nghỉ theo cấu hình (ngày nghỉ)" in info.value.vi
+    # Tết: 24/01/2023 is its third day (and the score summary would fall in early January).
+    with pytest.raises(BadInputError) as info:
+        schedule(engine, "summary_conference", date(2023, 1, 24), now=now)
+    assert "Ngày 24/01/2023 là Mùng ba Tết Nguyên Đán (ngày nghỉ)" in info.value.vi
+    assert "score_summary" in info.value.en and "--force" in info.value.en
+
+
+@pytest.mark.parametrize(
+    ("milestone", "member", "day", "now"),
+    [
+        ("cross_inspection", "muong-cha", date(2022, 10, 12), at(2022, 10, 13)),
+        ("summary_conference", None, date(2023, 3, 9), at(2023, 3, 10)),
+    ],
+)
+def test_a_past_event_day_is_refused_even_with_force(
+    engine: Engine, milestone: str, member: str | None, day: date, now: datetime
+) -> None:
+    init(engine)
+    for force in (False, True):
+        with pytest.raises(BadInputError) as info:
+            scheduled(engine, milestone, day, now=now, member=member, force=force)
+        assert f"Ngày {day:%d/%m/%Y} đã qua" in info.value.vi
+        assert f"tracker complete {milestone} --on" in info.value.en
+    if milestone == "cross_inspection":  # (a conference today would date its reports past)
+        # Today is not past (the inspection plan, Điều 7.5, was notified before the visits).
+        act(engine, LEADER_ID, "inspection_plan", Action.COMPLETE, now=now)
+        scheduled(engine, milestone, now.date(), now=now, member=member)
+
+
+# Conference → score summary; refused when that falls before the end of January (31/01/2023,
+# score_matching, Điều 7.6) — `not_before = "score_matching"` on score_summary.
+NOT_BEFORE_TABLE = [
+    (date(2023, 2, 3), date(2023, 1, 19), True),  # 24/01 is Tết: back to 19/01
+    (date(2023, 2, 9), date(2023, 1, 30), True),
+    (date(2023, 2, 10), date(2023, 1, 31), False),  # the last day of the scoring month
+    (date(2023, 2, 24), date(2023, 2, 14), False),
+]
+
+
+@pytest.mark.parametrize(("conference", "score_summary", "refused"), NOT_BEFORE_TABLE)
+def test_the_score_summary_comes_after_the_scoring_month(
+    engine: Engine, conference: date, score_summary: date, refused: bool
+) -> None:
+    init(engine)
+    dec1 = at(2022, 12, 1)
+    if refused:
+        with pytest.raises(BadInputError) as info:
+            schedule(engine, "summary_conference", conference, now=dec1)
+        summary, matching = CFG.milestone("score_summary"), CFG.milestone("score_matching")
+        assert info.value.vi == (
+            f"với ngày {conference:%d/%m/%Y}, hạn '{summary.name}' (Điều 10.2) sẽ là"
+            f" {score_summary:%d/%m/%Y}, trước khi '{matching.name}' (Điều 7.6) kết thúc ngày"
+            " 31/01/2023 — chọn ngày khác, hoặc thêm --force."
+        )
+        assert "before 'score_matching' (Điều 7.6) ends on 2023-01-31" in info.value.en
+        assert obligations(engine)[(LEADER_ID, "summary_conference")].event_date is None
+        result = scheduled(engine, "summary_conference", conference, now=dec1, force=True)
+        assert len(result.warnings) == 1
+        assert "[--force: với ngày" in audit_rows(engine)[-1].note
+    else:
+        assert scheduled(engine, "summary_conference", conference, now=dec1).warnings == []
+    assert due_dates(engine, dec1.date())[(LEADER_ID, "score_summary")] == score_summary
 
 
 def test_only_events_can_be_scheduled_and_only_by_the_leader(engine: Engine) -> None:
@@ -752,7 +883,7 @@ def test_several_cycles_live_at_once(engine: Engine) -> None:
     d23 = due_dates(engine, date(2023, 2, 1), year=2023)
     assert d22[("muong-cha", "half_year_report")] == date(2022, 6, 30)
     assert d23[("muong-cha", "half_year_report")] == date(2023, 6, 30)
-    assert d22[(LEADER_ID, "draft_report")] == date(2023, 3, 5)
+    assert d22[(LEADER_ID, "draft_report")] == date(2023, 3, 3)
     assert d23[(LEADER_ID, "draft_report")] is None
     assert d23[(LEADER_ID, "summary_conference")] == date(2024, 3, 31)
     assert obligations(engine, 2023)[("muong-cha", "score_matching")].state == "open"

@@ -236,18 +236,19 @@ def test_the_leader_is_asked_to_set_the_conference_date_until_it_is_set(cycle: C
 
 def test_draft_report_reminders_move_with_the_conference(cycle: Cycle) -> None:
     draft = cycle.ob(CFG.cycle.leader, "draft_report")
-    first_due = FIRST_CONFERENCE - timedelta(days=5)  # Sunday 05/03/2023, as written
-    final_due = CONFERENCE - timedelta(days=5)  # Sunday 19/03/2023
+    # At least 5 days before (note under Điều 7.9): Sunday 05/03 and Sunday 19/03/2023 move
+    # back to the Fridays before them.
+    first_due = FIRST_CONFERENCE - timedelta(days=7)  # Friday 03/03/2023
+    final_due = CONFERENCE - timedelta(days=7)  # Friday 17/03/2023
     assert cycle.due[draft.id] == final_due  # type: ignore[index]
     rows = cycle.rows_of(draft)
     old = [r for r in rows if r.due == first_due]
     new = [r for r in rows if r.due == final_due]
-    # Before the move: the 14-day reminder for 05/03 went out (Friday 17/02, the Sunday
-    # 19/02 moved back to a working day) …
+    # Before the move: the 14-day reminder for 03/03 went out (Friday 17/02) …
     old_sent = [r for r in old if r.state == "sent"]
     assert old_sent and all(r.sent_at is not None and r.sent_at < MOVED_AT for r in old_sent)
     assert {local_date(r.sent_at) for r in old_sent if r.sent_at} == {date(2023, 2, 17)}
-    # … after it, the rest for 05/03 were cancelled and the 19/03 ones went out instead.
+    # … after it, the rest for 03/03 were cancelled and the 17/03 ones went out instead.
     assert all(r.state == "cancelled" for r in old if r not in old_sent)
     assert any(r.state == "cancelled" for r in old)
     new_sent = [r for r in new if r.state == "sent"]
@@ -269,7 +270,7 @@ def test_draft_report_reminders_move_with_the_conference(cycle: Cycle) -> None:
         for m in cycle.messages
         if m.email == leader and m.at > MOVED_AT
     ]
-    assert any("Gửi dự thảo báo cáo tổng kết" in t and "19/03/2023" in t for t in texts)
+    assert any("Gửi dự thảo báo cáo tổng kết" in t and "17/03/2023" in t for t in texts)
 
 
 # ---------------------------------------------------------------- the copy

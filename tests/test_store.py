@@ -113,6 +113,7 @@ def audit(cycle_id: int, obligation_id: int | None, at: datetime = LOADED) -> Au
         cycle_id=cycle_id,
         obligation_id=obligation_id,
         at=at,
+        recorded_at=at,
         operator="leader",
         os_user="tester",
         action="submit",
@@ -236,6 +237,77 @@ def test_session_scope_commits_or_rolls_back(engine: Engine) -> None:
         # expire_on_commit=False: rows read in a finished scope stay usable.
         cluster = s.exec(select(ClusterRow)).one()
     assert cluster.name == "Cụm thi đua vùng cao"
+
+
+def seed_sql(session: Session) -> tuple[int, int]:
+    """`seed` in plain SQL, for a database at an older revision (cycle id, obligation id)."""
+    session.execute(text("INSERT INTO cluster (id, name, timezone) VALUES ('c', 'C', 'x')"))
+    session.execute(
+        text(
+            "INSERT INTO cycle (cluster_id, year, leader_id, config_version, config_path,"
+            " config_hash, config_json, loaded_at)"
+            " VALUES ('c', 2022, 'muong-cha', '1', 'p', :h, '{}', :at)"
+        ),
+        {"h": "0" * 64, "at": _stored(session, LOADED)},
+    )
+    cycle_id = session.execute(text("SELECT id FROM cycle")).scalar_one()
+    session.execute(
+        text(
+            "INSERT INTO obligation (cycle_id, member_id, milestone_id, assignee, state,"
+            " active, version) VALUES (:c, 'muong-cha', 'registration', 'members', 'open',"
+            " true, 1)"
+        ),
+        {"c": cycle_id},
+    )
+    ob_id = session.execute(text("SELECT id FROM obligation")).scalar_one()
+    return int(cycle_id), int(ob_id)
+
+
+def insert_old_audit(session: Session, cycle_id: int, ob_id: int, at: datetime = LOADED) -> None:
+    """An audit row as a database before revision 0004 held it (no `recorded_at`)."""
+    session.execute(
+        text(
+            "INSERT INTO audit (cycle_id, obligation_id, at, operator, os_user, action, note, ref)"
+            " VALUES (:c, :o, :at, 'leader', 'tester', 'submit', '', '')"
+        ),
+        {"c": cycle_id, "o": ob_id, "at": _stored(session, at)},
+    )
+
+
+def _stored(session: Session, at: datetime) -> datetime:
+    # As UTCDateTime stores it: naive UTC on SQLite, aware on PostgreSQL (timestamptz).
+    utc = at.astimezone(UTC)
+    return utc.replace(tzinfo=None) if session.get_bind().dialect.name == "sqlite" else utc
+
+
+def test_0004_gives_old_audit_rows_their_own_time_as_recorded_at(db_url: str) -> None:
+    # Issue 6 §6: `recorded_at` is the real time a row was written; rows from before the
+    # replay clock existed were written at their `at`.
+    eng = make_engine(db_url)
+    try:
+        migrate.upgrade(eng, "0002")
+        with session_scope(eng) as s:
+            # Plain SQL: the models describe the newest schema, not revision 0002's.
+            cycle_id, ob_id = seed_sql(s)
+            insert_old_audit(s, cycle_id, ob_id)
+        migrate.upgrade(eng)
+        assert migrate.current_revision(eng) >= "0004"
+        with session_scope(eng) as s:
+            entry = s.exec(select(AuditEntry)).one()
+            assert entry.at == entry.recorded_at == LOADED
+            assert entry.obligation_id == ob_id
+            # New rows must say when they were really written.
+            bad = audit(cycle_id, ob_id)
+            bad.recorded_at = None  # type: ignore[assignment]
+            s.add(bad)
+            with pytest.raises(IntegrityError):
+                s.flush()
+            s.rollback()
+        with eng.connect() as conn:
+            cols = {c["name"]: c for c in inspect(conn).get_columns("audit")}
+            assert cols["recorded_at"]["nullable"] is False
+    finally:
+        eng.dispose()
 
 
 SYNTHETIC_NEXT = '''

@@ -30,6 +30,35 @@ def test_tet_2023_is_off_with_its_names() -> None:
     assert CAL.is_working_day(date(2023, 1, 27))
 
 
+def test_culture_day_2026_and_the_2025_2026_swaps_are_known() -> None:
+    # Culture Day (Ngày Văn hóa Việt Nam, 24/11) is a paid public holiday from 2026; the
+    # `holidays` lower bound in pyproject.toml (0.106) is the first release that knows it.
+    assert CAL.day_off_reason(date(2026, 11, 24)) == (
+        "Ngày Văn hóa Việt Nam",
+        "Vietnam Cultural Day",
+    )
+    assert CAL.is_working_day(date(2025, 11, 24))  # not yet a holiday in 2025
+    # The swaps: Fri 2/5/2025 off, made up on Sat 26/4/2025; Mon 31/8/2026 off, made up on
+    # Sat 22/8/2026.
+    for off, made_up in (
+        (date(2025, 5, 2), date(2025, 4, 26)),
+        (date(2026, 8, 31), date(2026, 8, 22)),
+    ):
+        assert not CAL.is_working_day(off), off
+        assert CAL.is_working_day(made_up), made_up
+
+
+def test_the_holidays_lower_bound_is_the_release_that_knows_culture_day() -> None:
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    deps = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
+    assert "holidays>=0.106,<1" in deps
+    assert tuple(int(x) for x in version("holidays").split(".")[:2]) >= (0, 106)
+
+
 def test_fixed_holidays_and_observed_days() -> None:
     assert CAL.day_off_reason(date(2022, 9, 2)) == ("Quốc khánh", "National Day")
     assert CAL.day_off_reason(date(2022, 4, 30)) == (

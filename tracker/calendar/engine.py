@@ -22,6 +22,7 @@ from tracker.config.schema import (
     EventRule,
     FixedRule,
     LeaderDatedRule,
+    Milestone,
     MonthRule,
     QuarterRule,
     RelativeRule,
@@ -32,6 +33,7 @@ from tracker.errors import BadInputError
 EventDates = Mapping[tuple[str, str | None], date]
 
 _QUARTERS_VI = ("I", "II", "III", "IV")
+_QUARTERS_EN = ("first", "second", "third", "fourth")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,22 @@ def policy_alternatives(d: date, cal: WorkCalendar) -> dict[Policy, date]:
     """What each working-day policy makes of `d` (e.g. 25/12/2022, a Sunday → 25/12, 26/12,
     23/12), so the leader can see the choice the config makes."""
     return {p: cal.apply_policy(d, p)[0] for p in POLICIES}
+
+
+def effective_policy(cfg: ClusterConfig, ms: Milestone) -> Policy:
+    """The working-day policy that dates `ms`: its own `policy`, else the rule's default.
+
+    A `before` rule ("trước ngày Hội nghị tổng kết ít nhất 5 ngày", note under Điều 7.9;
+    "chậm nhất 10 ngày trước khi tổ chức hội nghị tổng kết", Điều 10.2) is a minimum
+    distance: moving its day off to the next working day would leave fewer than N days,
+    so it takes the previous working day whatever `[holidays] default_policy` says. The
+    config may still keep the date as written; `next_working_day` on such a rule is
+    refused when the config loads (tracker.config.schema)."""
+    if ms.policy is not None:
+        return ms.policy
+    if isinstance(ms.rule, RelativeRule) and ms.rule.direction == "before":
+        return "previous_working_day"
+    return cfg.holidays.default_policy
 
 
 def resolve_window(rule: WindowRule | MonthRule | QuarterRule | EventRule, year: int) -> Window:
@@ -131,51 +149,60 @@ def _resolve_day(day: DayOfYear, year: int) -> date:
 # -- rule text ---------------------------------------------------------------------------
 
 
-def _year_words(off: int) -> tuple[str, str]:
-    if off == 0:
-        return "năm chu kỳ", "of the cycle year"
-    if off == 1:
-        return "năm sau", "of the following year"
-    return f"năm chu kỳ + {off}", f"{off} years after the cycle year"
-
-
 def _window_text(rule: WindowRule | MonthRule | QuarterRule, window: Window) -> tuple[str, str]:
+    # As the regulation writes them: "vào tháng 01 năm 2023" (Điều 7.6), "trong Quý I năm
+    # 2023" (Điều 7.7).
     if isinstance(rule, MonthRule):
         m, y = window.start.month, window.start.year
-        return f"trong tháng {m} năm {y}", f"in {MONTHS_EN[m - 1]} {y}"
+        return f"trong tháng {m:02d} năm {y}", f"in {MONTHS_EN[m - 1]} {y}"
     if isinstance(rule, QuarterRule):
         q, y = (window.start.month - 1) // 3 + 1, window.start.year
-        return f"trong Quý {_QUARTERS_VI[q - 1]} năm {y}", f"in Q{q} {y}"
+        return (
+            f"trong Quý {_QUARTERS_VI[q - 1]} năm {y}",
+            f"in the {_QUARTERS_EN[q - 1]} quarter of {y}",
+        )
     s, e = window.start, window.end
     return (
-        f"từ {s:%d/%m/%Y} đến {e:%d/%m/%Y}",
-        f"from {s.day} {MONTHS_EN[s.month - 1]} {s.year}"
-        f" to {e.day} {MONTHS_EN[e.month - 1]} {e.year}",
+        f"từ ngày {_vi_day(s)} đến ngày {_vi_day(e)}",
+        f"from {_en_day(s)} to {_en_day(e)}",
     )
 
 
-def _fixed_text(day: DayOfYear) -> tuple[str, str]:
-    vi_year, en_year = _year_words(day.year_offset)
-    return (
-        f"ngày {day.day}/{day.month} {vi_year}",
-        f"{day.day} {MONTHS_EN[day.month - 1]} {en_year}",
-    )
+def _vi_day(d: date) -> str:
+    # The regulation's own spelling of a day: "30/6/2022", "25/12/2022" (Điều 7.1, 7.2).
+    return f"{d.day}/{d.month}/{d.year}"
+
+
+def _en_day(d: date) -> str:
+    return f"{d.day} {MONTHS_EN[d.month - 1]} {d.year}"
+
+
+def _fixed_text(day: date) -> tuple[str, str]:
+    # "chậm nhất ngày 30/6/2022" (Điều 7.1): by the end of that day.
+    return f"chậm nhất ngày {_vi_day(day)}", f"by {_en_day(day)}"
 
 
 def _relative_text(rule: RelativeRule, target_vi: str, target_en: str) -> tuple[str, str]:
+    # Worded as the regulation words them: "trước thời điểm tổ chức hội nghị ít nhất 5
+    # ngày" (note under Điều 7.9) — a minimum distance, which is why a before-rule never
+    # moves later (effective_policy).
     if rule.anchor == "start":
-        tvi, ten = f"ngày bắt đầu {target_vi}", f"the start of {target_en}"
+        tvi, ten = f"ngày bắt đầu {target_vi}", f"the start of the {target_en}"
     elif rule.anchor == "end":
-        tvi, ten = f"ngày kết thúc {target_vi}", f"the end of {target_en}"
+        tvi, ten = f"ngày kết thúc {target_vi}", f"the end of the {target_en}"
     else:
-        tvi, ten = target_vi, target_en
+        tvi, ten = f"ngày {target_vi}", f"the {target_en}"
     if rule.days == 0:
-        return f"cùng ngày {tvi}", f"on the day of {ten}"
+        return f"cùng {tvi}", f"on the day of {ten}"
     working = rule.count == "working"
     unit_vi = "ngày làm việc" if working else "ngày"
     unit_en = ("working day" if working else "day") + ("" if rule.days == 1 else "s")
-    dir_vi = "trước" if rule.direction == "before" else "sau"
-    return f"{rule.days} {unit_vi} {dir_vi} {tvi}", f"{rule.days} {unit_en} {rule.direction} {ten}"
+    if rule.direction == "before":
+        return (
+            f"trước {tvi} ít nhất {rule.days} {unit_vi}",
+            f"at least {rule.days} {unit_en} before {ten}",
+        )
+    return f"sau {tvi} {rule.days} {unit_vi}", f"{rule.days} {unit_en} after {ten}"
 
 
 # -- planning ----------------------------------------------------------------------------
@@ -204,7 +231,7 @@ class _Planner:
         if milestone_id in self.done:
             return self.done[milestone_id]
         ms = self.cfg.milestone(milestone_id)
-        policy: Policy = ms.policy or self.cfg.holidays.default_policy
+        policy = effective_policy(self.cfg, ms)
         rule = ms.rule
         if isinstance(rule, RelativeRule):
             res = self._relative(ms.id, rule, policy)
@@ -212,7 +239,7 @@ class _Planner:
             res = self._event(ms.id, rule, policy)
         elif isinstance(rule, FixedRule):
             written = _resolve_day(rule.date, self.year)
-            text = _fixed_text(rule.date)
+            text = _fixed_text(written)
             res = _Resolved(self._dated(ms.id, None, written, policy, None, None, text), {})
         else:
             window = resolve_window(rule, self.year)

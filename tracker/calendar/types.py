@@ -10,6 +10,19 @@ from zoneinfo import ZoneInfo
 Policy = Literal["as_written", "next_working_day", "previous_working_day"]
 POLICIES: tuple[Policy, ...] = ("as_written", "next_working_day", "previous_working_day")
 
+# Each working-day policy in words (vi, en), for `tracker show` and the letters.
+POLICY_WORDS: dict[Policy, tuple[str, str]] = {
+    "as_written": ("giữ nguyên ngày", "keeps the date as written"),
+    "previous_working_day": (
+        "lùi về ngày làm việc liền trước",
+        "moves to the previous working day",
+    ),
+    "next_working_day": (
+        "chuyển sang ngày làm việc kế tiếp (Điều 148 khoản 5 Bộ luật Dân sự 2015)",
+        "moves to the next working day (Civil Code 2015, Article 148(5))",
+    ),
+}
+
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 MONTHS_EN = (
@@ -61,7 +74,10 @@ class DueDate:
     # Events only: True once the leader set the date, False while it is not set; None for
     # rules that are not events.
     scheduled: bool | None
-    rule_vi: str  # how the rule reads, e.g. "cố định 30/6/Y" / "5 ngày trước Hội nghị tổng kết"
+    # How the rule reads, as the regulation writes it: "chậm nhất ngày 30/6/2022" / "by 30
+    # June 2022", "trước ngày Hội nghị tổng kết ít nhất 5 ngày" / "at least 5 days before
+    # the Summary conference" (show, calendar, letters).
+    rule_vi: str
     rule_en: str
     skipped: tuple[SkippedDay, ...] = field(default=())
     depends_on: str | None = None  # the milestone a relative rule counts from

@@ -228,9 +228,25 @@ def schedule(
     member: MemberOpt = None,
     note: NoteOpt = "",
     cycle: CycleOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Accept a day off, or a score summary before the end of January (warns).",
+        ),
+    ] = False,
 ) -> None:
     """Ấn định ngày hội nghị / lịch kiểm tra. Set the conference date or an inspection visit."""
-    _run(ctx, "schedule", milestone=milestone, day=day, member=member, note=note, cycle=cycle)
+    _run(
+        ctx,
+        "schedule",
+        milestone=milestone,
+        day=day,
+        member=member,
+        note=note,
+        cycle=cycle,
+        force=force,
+    )
 
 
 @app.command()

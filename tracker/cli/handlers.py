@@ -1,5 +1,8 @@
 """What each CLI command does: read the clock, open the store, call tracker.service, print.
 
+The clock is jobs/clock.py, the one the daemon reads too: `TRACKER_NOW` (replay clock, see
+the README) reaches every command the same way.
+
 Imported only when a command runs (see app.py), so it may import the database stack.
 Every TrackerError becomes one line on stderr and its exit code; nothing else is caught
 here except Ctrl-C, so a real bug still shows its traceback to the developers.
@@ -18,16 +21,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from jobs import clock
 from tracker.calendar.types import TZ, local_date
 from tracker.cli import render
 from tracker.cli.app import Settings
 from tracker.config import load_config, shipped_configs
 from tracker.config.schema import ClusterConfig
 from tracker.db.engine import default_database_url, make_engine, mask_url, session_scope
+from tracker.db.engine import missing_sqlite_file as _missing_sqlite_file
+from tracker.db.engine import not_set_up as _not_set_up
 from tracker.errors import BadInputError, TrackerError
 from tracker.service import cycles, views
 
@@ -61,6 +67,8 @@ def dispatch(settings: Settings, name: str, kwargs: dict[str, Any]) -> int:
     # (`tracker run` installs its own log handler, which still receives everything).
     logging.getLogger("tracker").addHandler(logging.NullHandler())
     try:
+        # A garbage replay clock is refused before any command (run included) starts work.
+        clock.check()
         return _HANDLERS[name](settings, kwargs)
     except TrackerError as exc:
         prefix = "Lỗi" if settings.lang == "vi" else "Error"
@@ -97,8 +105,9 @@ def _freeze_imports() -> None:
 
 
 def now() -> datetime:
-    """The one place the CLI reads the clock (tests travel with time-machine)."""
-    return datetime.now(TZ)
+    """Now, as every command sees it: jobs/clock.py, the replay clock included (tests
+    travel with time-machine or set TRACKER_NOW)."""
+    return clock.now()
 
 
 def os_user() -> str:
@@ -159,27 +168,6 @@ def parse_cycle(text: str | None, today: date) -> int | None:
 
 def _engine(settings: Settings) -> Engine:
     return make_engine(settings.db or default_database_url())
-
-
-def _not_set_up(shown: str) -> BadInputError:
-    return BadInputError(
-        f"Cơ sở dữ liệu {shown} chưa được khởi tạo. Chạy 'tracker init' trước.",
-        f"The database {shown} is not set up yet. Run 'tracker init' first.",
-    )
-
-
-def _missing_sqlite_file(url: str) -> bool:
-    """True for a SQLite URL whose file does not exist (connecting would create it)."""
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return False  # make_engine explains a bad URL
-    db = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not db or db == ":memory:":
-        return False
-    if db.startswith("file:") or parsed.query.get("uri"):
-        return False
-    return not Path(db).exists()
 
 
 _VERSIONS = Path(__file__).resolve().parents[1] / "db" / "migrations" / "versions"
@@ -247,7 +235,9 @@ def _who(settings: Settings, ctx: cycles.CycleContext) -> actions.Who:
     from tracker.service.operators import resolve_actor
 
     user = os_user()
-    return actions.Who(resolve_actor(ctx.cfg, settings.operator, user), user)
+    # Under a replay clock the audit keeps the real time beside the replayed one.
+    real = clock.real_now() if clock.replaying() else None
+    return actions.Who(resolve_actor(ctx.cfg, settings.operator, user), user, recorded_at=real)
 
 
 def _config_files(settings: Settings) -> list[Path]:
@@ -295,6 +285,7 @@ def _init(settings: Settings, kw: dict[str, Any]) -> int:
                         operator=settings.operator or "-",
                         os_user=os_user(),
                         force=kw["force"],
+                        recorded_at=clock.real_now() if clock.replaying() else None,
                     )
                 )
         for rep in reports:
@@ -400,7 +391,7 @@ def _schedule(settings: Settings, kw: dict[str, Any]) -> int:
     with _store(settings) as session:
         ctx = _context(session, settings, kw["cycle"], at)
         who = _who(settings, ctx)
-        changed = actions.schedule(
+        result = actions.schedule(
             session,
             ctx,
             who,
@@ -409,8 +400,15 @@ def _schedule(settings: Settings, kw: dict[str, Any]) -> int:
             now=at,
             member_id=kw["member"],
             note=kw["note"],
+            force=kw["force"],
         )
-    render.scheduled(ctx, kw["milestone"], kw["member"], day, changed, settings.lang)
+    for vi, en in result.warnings:
+        # Accepted with --force: said on stderr, and kept in the audit note.
+        typer.echo(
+            f"Cảnh báo (--force): {vi}." if settings.lang == "vi" else f"Warning (--force): {en}.",
+            err=True,
+        )
+    render.scheduled(ctx, kw["milestone"], kw["member"], day, result.changed, settings.lang)
     return 0
 
 

@@ -14,7 +14,7 @@ from datetime import date
 
 import typer
 
-from tracker.calendar.types import DueDate
+from tracker.calendar.types import POLICY_WORDS, DueDate
 from tracker.db.models import Obligation
 from tracker.reminders.vndate import vn_date, weekday_en, weekday_vi
 from tracker.service.cycles import CycleContext, InitReport
@@ -236,22 +236,49 @@ def _why(due: DueDate, lang: str) -> list[str]:
                 f"  Unscheduled: depends on '{due.depends_on}', which has no date yet.",
             )
         )
-    if due.as_written is not None and due.as_written != due.date:
+    return out
+
+
+def _policy_lines(d: Detail, lang: str) -> list[str]:
+    """Which working-day policy applied, in words, and each day off it moved past, with the
+    reason the holiday table gives ("Chủ nhật", "Mùng ba Tết Nguyên Đán")."""
+    due = d.due
+    if d.policy_source is None or due.as_written is None or due.date is None:
+        return []
+    words = POLICY_WORDS[due.policy]
+    out = [
+        _t(
+            lang,
+            f"  Nếu hạn rơi vào ngày nghỉ: {words[0]} ({d.policy_source[0]})",
+            f"  If the date falls on a day off: {words[1]} ({d.policy_source[1]})",
+        )
+    ]
+    if due.as_written != due.date:
         out.append(
             _t(
                 lang,
-                f"  Ngày theo văn bản: {vn_date(due.as_written)}; quy tắc ngày làm việc: {due.policy}",
-                f"  Date as written: {due.as_written.isoformat()}; working-day policy: {due.policy}",
+                f"  Ngày theo quy tắc: {vn_date(due.as_written)} ({weekday_vi(due.as_written)}),"
+                f" ngày nghỉ — {words[0]}: {vn_date(due.date)} ({weekday_vi(due.date)})",
+                f"  Date by the rule: {due.as_written.isoformat()} ({weekday_en(due.as_written)}),"
+                f" a day off — {words[1]}: {due.date.isoformat()} ({weekday_en(due.date)})",
+            )
+        )
+    elif d.alternatives and len(set(d.alternatives.values())) > 1:
+        out.append(
+            _t(
+                lang,
+                f"  {vn_date(due.date)} ({weekday_vi(due.date)}) là ngày nghỉ; hạn giữ nguyên ngày đó.",
+                f"  {due.date.isoformat()} ({weekday_en(due.date)}) is a day off; the deadline stays on it.",
             )
         )
     for s in due.skipped:
-        out.append(
-            _t(
-                lang,
-                f"    bỏ qua {vn_date(s.day)} ({weekday_vi(s.day)}): {s.reason_vi}",
-                f"    skipped {s.day.isoformat()} ({weekday_en(s.day)}): {s.reason_en}",
-            )
+        wd = weekday_vi(s.day) if lang == "vi" else weekday_en(s.day)
+        reason = s.reason_vi if lang == "vi" else s.reason_en
+        # "bỏ qua 19/02/2023: Chủ nhật", "bỏ qua 24/01/2023 (Thứ Ba): Mùng ba Tết Nguyên Đán"
+        when = (
+            _d(s.day, lang) if reason.casefold() == wd.casefold() else f"{_d(s.day, lang)} ({wd})"
         )
+        out.append(_t(lang, f"    bỏ qua {when}: {reason}", f"    skipped {when}: {reason}"))
     return out
 
 
@@ -278,7 +305,7 @@ def detail(d: Detail, lang: str) -> None:
     if deliverable:
         typer.echo(_t(lang, f"Việc cần làm: {deliverable}", f"To do: {deliverable}"))
     typer.echo(_t(lang, "Vì sao là ngày này:", "Why this date:"))
-    for line in _why(d.due, lang):
+    for line in [*_why(d.due, lang), *_policy_lines(d, lang)]:
         typer.echo(line)
     if d.alternatives and len(set(d.alternatives.values())) > 1:
         typer.echo(
@@ -289,9 +316,9 @@ def detail(d: Detail, lang: str) -> None:
             )
         )
         for policy, day in d.alternatives.items():
-            typer.echo(
-                f"    {policy}: {_d(day, lang)} ({weekday_vi(day) if lang == 'vi' else weekday_en(day)})"
-            )
+            words = POLICY_WORDS[policy][0 if lang == "vi" else 1]
+            wd = weekday_vi(day) if lang == "vi" else weekday_en(day)
+            typer.echo(f"    {policy} — {words}: {_d(day, lang)} ({wd})")
     typer.echo(_t(lang, "Lịch sử:", "History:"))
     if not d.history:
         typer.echo(_t(lang, "  (chưa có thay đổi)", "  (no changes yet)"))
@@ -431,7 +458,11 @@ def _history_line(h: HistoryRow, lang: str) -> str:
     on = _t(lang, f"ngày {_d(h.on_date, lang)}", f"on {_d(h.on_date, lang)}") if h.on_date else ""
     extras = [x for x in (h.note, h.ref, on) if x]
     tail = f" — {'; '.join(extras)}" if extras else ""
-    return f"{h.at} {h.operator} ({h.os_user}) {h.action} {what}{move}{tail}"
+    real = ""
+    if h.recorded_at is not None:
+        # `at` is the replayed time (TRACKER_NOW); say when it was really written.
+        real = _t(lang, f" [ghi thật lúc {h.recorded_at}]", f" [really recorded {h.recorded_at}]")
+    return f"{h.at}{real} {h.operator} ({h.os_user}) {h.action} {what}{move}{tail}"
 
 
 def history(rows: Sequence[HistoryRow], lang: str) -> None:

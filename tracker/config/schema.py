@@ -278,7 +278,9 @@ class Milestone(_Model):
     # leader: the cycle's leader; next_leader: organised by next year's leader (Điều 6).
     assignee: Literal["members", "leader", "next_leader"]
     rule: Rule
-    policy: Policy | None = None  # None: the holiday section's default
+    # None: the holiday section's default, except a `before` rule, which takes the previous
+    # working day ("ít nhất N ngày trước" cannot move later; next_working_day is refused).
+    policy: Policy | None = None
     deliverable: str = ""  # what to send and to whom, Vietnamese
     deliverable_en: str = ""
     reminders: ReminderPolicy | None = None  # None: the cluster default
@@ -291,6 +293,11 @@ class Milestone(_Model):
     # is an event, every other rule a deadline; `true` makes a relative day an event (the
     # election, held at the conference, Điều 7.9).
     event: bool | None = None
+    # Another milestone this one's date must not fall before: its deadline, or the end of
+    # its window. The score summary (Điều 10.2) compiles the scoring of January (Điều 7.6),
+    # so `not_before = "score_matching"`; `tracker schedule` refuses (or, with --force,
+    # warns about) an event date that would move this milestone earlier than that.
+    not_before: Annotated[str, Field(pattern=_ID)] | None = None
 
     @property
     def is_event(self) -> bool:
@@ -508,6 +515,39 @@ class ClusterConfig(_Model):
                     " (the board's name and e-mail address)",
                 )
             )
+        for i, ms in enumerate(self.milestones):
+            rule = ms.rule
+            if (
+                isinstance(rule, RelativeRule)
+                and rule.direction == "before"
+                and ms.policy == "next_working_day"
+            ):
+                unit_vi = "ngày làm việc" if rule.count == "working" else "ngày"
+                unit_en = "working days" if rule.count == "working" else "days"
+                problems.append(
+                    ConfigProblem(
+                        ("milestones", i, "policy"),
+                        f"'next_working_day' không dùng được cho mốc '{ms.id}': quy tắc"
+                        f" \"trước '{rule.to}' ít nhất {rule.days} {unit_vi}\" là khoảng cách"
+                        " tối thiểu, dời sang ngày làm việc kế tiếp sẽ còn ít hơn"
+                        f" {rule.days} {unit_vi} — bỏ khóa 'policy' (mặc định lùi về ngày làm"
+                        ' việc liền trước) hoặc ghi policy = "as_written"',
+                        f"'next_working_day' cannot apply to '{ms.id}': \"at least {rule.days}"
+                        f" {unit_en} before '{rule.to}'\" is a minimum distance, and moving it to"
+                        f" the next working day would leave fewer than {rule.days} {unit_en} —"
+                        " drop 'policy' (the default moves it to the previous working day) or"
+                        ' write policy = "as_written"',
+                    )
+                )
+            if ms.not_before is not None and (ms.not_before not in by_id or ms.not_before == ms.id):
+                others = ", ".join(m for m in milestones if m != ms.id)
+                problems.append(
+                    ConfigProblem(
+                        ("milestones", i, "not_before"),
+                        f"'{ms.not_before}' không phải mã của một mốc khác — dùng một trong: {others}",
+                        f"'{ms.not_before}' is not the id of another milestone — use one of: {others}",
+                    )
+                )
         loop = _relative_cycle(by_id)
         if loop:
             path = " → ".join(loop)

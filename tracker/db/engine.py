@@ -68,6 +68,28 @@ def mask_url(url: str | URL) -> str:
         return _PASSWORD_IN_URL.sub(r"\1***@", url)
 
 
+def not_set_up(shown: str) -> BadInputError:
+    return BadInputError(
+        f"Cơ sở dữ liệu {shown} chưa được khởi tạo. Chạy 'tracker init' trước.",
+        f"The database {shown} is not set up yet. Run 'tracker init' first.",
+    )
+
+
+def missing_sqlite_file(url: str) -> bool:
+    """True for a SQLite URL whose file does not exist (connecting would create it). The
+    CLI and jobs/ refuse such a URL for every command but `init`, with `not_set_up`."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return False  # make_engine explains a bad URL
+    db = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not db or db == ":memory:":
+        return False
+    if db.startswith("file:") or parsed.query.get("uri"):
+        return False
+    return not Path(db).exists()
+
+
 def _bad_url(url: str, why_vi: str, why_en: str) -> BadInputError:
     shown = mask_url(url)
     return BadInputError(

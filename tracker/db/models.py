@@ -96,7 +96,11 @@ class AuditEntry(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     obligation_id: int | None = Field(default=None, foreign_key="obligation.id", index=True)
+    # When it happened in the cycle: the command's `now`, which a trainer may replay
+    # (TRACKER_NOW) — and when the row was really written, by the wall clock. The two are
+    # equal unless the clock was replayed (migration 0004 filled old rows with `at`).
     at: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
     operator: str = Field(max_length=64)
     os_user: str = Field(max_length=64)
     action: str = Field(max_length=32)

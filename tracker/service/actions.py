@@ -26,19 +26,27 @@ from tracker.workflow import PENDING, Action, Actor, State, require_leader, tran
 
 @dataclass(frozen=True)
 class Who:
-    """The actor and the OS account behind it, as the audit trail records them."""
+    """The actor and the OS account behind it, as the audit trail records them.
+
+    `recorded_at`: the real wall clock when the command runs on a replayed clock
+    (TRACKER_NOW, jobs/clock.py); the audit keeps it beside the replayed `now`. None: the
+    time passed as `now` is the real one. The shell passes it in: the service never reads
+    the clock."""
 
     actor: Actor
     os_user: str
+    recorded_at: datetime | None = None
 
     def audit(
-        self, ctx: CycleContext, ob: Obligation, now: datetime, action: str, **fields: Any
+        self, ctx: CycleContext, ob: Obligation | None, now: datetime, action: str, **fields: Any
     ) -> AuditEntry:
-        """The append-only audit row for what this operator just did to `ob`."""
+        """The append-only audit row for what this operator just did to `ob` (None: to the
+        cycle as a whole, e.g. an election)."""
         return AuditEntry(
             cycle_id=ctx.id,
-            obligation_id=ob.id,
+            obligation_id=ob.id if ob is not None else None,
             at=now,
+            recorded_at=self.recorded_at or now,
             operator=self.actor.operator_id,
             os_user=self.os_user,
             action=action,
@@ -145,6 +153,18 @@ def event_window(ctx: CycleContext, milestone_id: str) -> tuple[EventRule, Windo
     return ms.rule, resolve_window(ms.rule.within, ctx.year)
 
 
+Change = tuple[str, str | None, date | None, date | None]
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """What `schedule` did: the dependents whose date changed (milestone, member, old, new),
+    and the (vi, en) warnings the leader overrode with `force` (also in the audit note)."""
+
+    changed: list[Change]
+    warnings: list[tuple[str, str]]
+
+
 def schedule(
     session: Session,
     ctx: CycleContext,
@@ -155,12 +175,17 @@ def schedule(
     now: datetime,
     member_id: str | None = None,
     note: str = "",
-) -> list[tuple[str, str | None, date | None, date | None]]:
+    force: bool = False,
+) -> Scheduled:
     """Set or move an event date (the conference, a member's inspection visit).
 
-    Refused outside the event's window (Điều 7.4: Oct–Nov; Điều 7.7: Quarter I), or when a
-    still-pending dependent deadline (draft report −5 days, score summary −10 days) would
-    land in the past. Returns the dependents whose date changed: (milestone, member, old, new).
+    Always refused: a date outside the event's window (Điều 7.4: Oct–Nov; Điều 7.7: Quarter
+    I); a day already past (what happened is recorded with `complete --on`, not scheduled);
+    a date that would put a still-pending dependent deadline (score summary, draft report)
+    in the past. Refused unless `force` (then kept as warnings): a day off (weekend,
+    holiday, Tết, configured day off) — people meet and visit on working days — and a
+    dependent that would fall before its `not_before` milestone (the score summary before
+    the end of January's scoring, Điều 7.6 before Điều 10.2).
     """
     require_leader(who.actor, "xếp lịch", "schedule")
     rule, window = event_window(ctx, milestone_id)
@@ -181,13 +206,15 @@ def schedule(
             f"{day.isoformat()} is outside the window of '{milestone_id}'"
             f" ({window.start.isoformat()}–{window.end.isoformat()}). Pick a day inside it.",
         )
+    today = local_date(now)
+    warnings = _event_day_problems(ctx, milestone_id, day, today)
+    day_off = bool(warnings)
     owner = member_id if member_id is not None else ctx.owner_of(ctx.milestone(milestone_id))[0]
     ob = find_obligation(ctx, owner, milestone_id)
     key = (milestone_id, member_id)
     old_plan = ctx.plan()
     new_plan = ctx.plan({key: day})
-    today = local_date(now)
-    changed: list[tuple[str, str | None, date | None, date | None]] = []
+    changed: list[Change] = []
     for dep in ctx.obligations:
         if not dep.active or dep.milestone_id.startswith("request-") or dep is ob:
             continue
@@ -205,18 +232,78 @@ def schedule(
                 f"Cannot schedule {day.isoformat()}: '{dep.milestone_id}' of {dep_member} would be"
                 f" due {new.isoformat()}, already past. Pick a later day or settle it first.",
             )
-    old_day = ob.event_date
-    _save(session, ob, event_date=day)
-    session.add(
-        who.audit(
-            ctx,
-            ob,
-            now,
-            "schedule",
-            note=(f"{old_day.isoformat() if old_day else '—'} → {day.isoformat()}. {note}").strip(),
+        problem = _not_before_problem(ctx, new_plan, dep.milestone_id, dep_member, new, day)
+        if problem is not None and problem not in warnings:
+            warnings.append(problem)
+    if warnings and not force:
+        only_day_off = len(warnings) == 1 and day_off
+        raise BadInputError(
+            "; ".join(vi for vi, _ in warnings)
+            + (" — chọn một ngày làm việc" if only_day_off else " — chọn ngày khác")
+            + ", hoặc thêm --force.",
+            "; ".join(en for _, en in warnings)
+            + (" — pick a working day" if only_day_off else " — pick another day")
+            + ", or add --force.",
         )
+    old_day = ob.event_date
+    text = f"{old_day.isoformat() if old_day else '—'} → {day.isoformat()}. {note}".strip()
+    if warnings:
+        # The audit trail keeps what the leader overrode, in the secretariat's language.
+        text += " [--force: " + "; ".join(vi for vi, _ in warnings) + "]"
+    _save(session, ob, event_date=day)
+    session.add(who.audit(ctx, ob, now, "schedule", note=text))
+    return Scheduled(changed, warnings)
+
+
+def _event_day_problems(
+    ctx: CycleContext, milestone_id: str, day: date, today: date
+) -> list[tuple[str, str]]:
+    """Checks every date the leader sets (any milestone `schedule` accepts): a past day is
+    refused outright; a day off comes back as a problem that `force` may override."""
+    if day < today:
+        raise BadInputError(
+            f"Ngày {vn_date(day)} đã qua (hôm nay {vn_date(today)}): chỉ xếp lịch từ hôm nay"
+            f" trở đi. Việc đã diễn ra thì ghi bằng 'tracker complete {milestone_id} --on NGÀY'.",
+            f"{day.isoformat()} is past (today is {today.isoformat()}): schedule today or"
+            f" later. Record what already happened with 'tracker complete {milestone_id}"
+            " --on DATE'.",
+        )
+    reason = ctx.calendar.day_off_reason(day)
+    if reason is None:
+        return []
+    return [
+        (
+            f"Ngày {vn_date(day)} là {reason[0]} (ngày nghỉ)",
+            f"{day.isoformat()} is a day off ({reason[1]})",
+        )
+    ]
+
+
+def _not_before_problem(
+    ctx: CycleContext,
+    plan: CyclePlan,
+    milestone_id: str,
+    member_id: str,
+    new: date | None,
+    day: date,
+) -> tuple[str, str] | None:
+    """A dependent moved before the milestone its config says it must not precede
+    (`not_before`): its deadline, or the end of its window, e.g. the score summary
+    (Điều 10.2) before the end of January's scoring (Điều 7.6)."""
+    ms = ctx.cfg.find_milestone(milestone_id)
+    if ms is None or ms.not_before is None or new is None:
+        return None
+    other = plan.due(ms.not_before, member_id)
+    end = other.window.end if other.window is not None else other.date
+    if end is None or new >= end:
+        return None
+    first = ctx.milestone(ms.not_before)
+    return (
+        f"với ngày {vn_date(day)}, hạn '{ms.name}' ({ms.article}) sẽ là {vn_date(new)}, trước"
+        f" khi '{first.name}' ({first.article}) kết thúc ngày {vn_date(end)}",
+        f"with {day.isoformat()}, '{ms.id}' ({ms.article}) would be due {new.isoformat()},"
+        f" before '{first.id}' ({first.article}) ends on {end.isoformat()}",
     )
-    return changed
 
 
 def _plan_date(plan: CyclePlan, milestone_id: str, member_id: str) -> date | None:

@@ -193,6 +193,7 @@ def init_cycle(
     operator: str,
     os_user: str,
     force: bool = False,
+    recorded_at: datetime | None = None,
 ) -> InitReport:
     """Create or refresh the cycle `year` of `cfg`'s cluster; keeps every state and history.
 
@@ -243,6 +244,8 @@ def init_cycle(
         AuditEntry(
             cycle_id=ctx.id,
             at=now,
+            # The wall clock when `now` is a replayed one (jobs/clock.py), else `now`.
+            recorded_at=recorded_at or now,
             operator=operator,
             os_user=os_user,
             action="init" if created else "reload",
@@ -276,7 +279,13 @@ def _leader_for(session: Session, cfg: ClusterConfig, year: int) -> tuple[str, s
 
 
 def take_leader(
-    session: Session, ctx: CycleContext, member_id: str, *, now: datetime, who: tuple[str, str]
+    session: Session,
+    ctx: CycleContext,
+    member_id: str,
+    *,
+    now: datetime,
+    who: tuple[str, str],
+    recorded_at: datetime | None = None,
 ) -> None:
     """Make `member_id` the cycle's leader: the leader's rows (state, dates, history) move
     to it, as when a reloaded config names another leader. `who`: (operator, OS user)."""
@@ -290,6 +299,7 @@ def take_leader(
         AuditEntry(
             cycle_id=ctx.id,
             at=now,
+            recorded_at=recorded_at or now,
             operator=who[0],
             os_user=who[1],
             action="leader",

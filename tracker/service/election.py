@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlmodel import Session, select
 
 from tracker.calendar.types import local_date
-from tracker.db.models import AuditEntry, CycleRow
+from tracker.db.models import CycleRow
 from tracker.errors import BadInputError
 from tracker.service import cycles
 from tracker.service.actions import Who, _save
@@ -70,18 +70,7 @@ def elect(
             )
         )
     else:
-        session.add(
-            AuditEntry(
-                cycle_id=ctx.id,
-                at=now,
-                operator=who.actor.operator_id,
-                os_user=who.os_user,
-                action="elect",
-                note=text,
-                ref=ref,
-                on_date=on,
-            )
-        )
+        session.add(who.audit(ctx, None, now, "elect", note=text, ref=ref, on_date=on))
     following = session.exec(
         select(CycleRow).where(
             CycleRow.cluster_id == ctx.row.cluster_id, CycleRow.year == next_year
@@ -90,5 +79,12 @@ def elect(
     if following is None:
         return None
     nxt = cycles.load_context(session, following)
-    cycles.take_leader(session, nxt, member_id, now=now, who=(who.actor.operator_id, who.os_user))
+    cycles.take_leader(
+        session,
+        nxt,
+        member_id,
+        now=now,
+        who=(who.actor.operator_id, who.os_user),
+        recorded_at=who.recorded_at,
+    )
     return following

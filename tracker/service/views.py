@@ -10,6 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from tracker.calendar.engine import CyclePlan, policy_alternatives
 from tracker.calendar.types import TZ, DueDate, Policy, Window
+from tracker.config.schema import RelativeRule
 from tracker.db.models import AuditEntry, Obligation, OutboxPause, OutboxRow
 from tracker.service.cycles import CycleContext
 from tracker.status import Standing, standing
@@ -158,6 +159,9 @@ class HistoryRow:
     note: str
     ref: str
     on_date: date | None
+    # The real time the row was written, when it differs from `at` (a replayed clock,
+    # TRACKER_NOW); None when they agree.
+    recorded_at: str | None = None
 
 
 def history(session: Session, ctx: CycleContext, *, member: str | None = None) -> list[HistoryRow]:
@@ -182,9 +186,17 @@ def history(session: Session, ctx: CycleContext, *, member: str | None = None) -
                 note=a.note,
                 ref=a.ref,
                 on_date=a.on_date,
+                recorded_at=_recorded(a),
             )
         )
     return out
+
+
+def _recorded(a: AuditEntry) -> str | None:
+    # Shown only when the command ran on a replayed clock; to the second, as `at` is shown.
+    at = a.at.astimezone(TZ).replace(microsecond=0)
+    real = a.recorded_at.astimezone(TZ).replace(microsecond=0)
+    return None if real == at else real.isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -195,6 +207,9 @@ class Detail:
     deliverable_vi: str
     deliverable_en: str
     history: list[HistoryRow]
+    # Where the working-day policy comes from, in words (vi, en); None for a date the
+    # leader set (an event) or a request, which no policy moves.
+    policy_source: tuple[str, str] | None = None
 
 
 def detail(
@@ -209,11 +224,29 @@ def detail(
         policy_alternatives(due.as_written, ctx.calendar) if due.as_written is not None else {}
     )
     deliverable = ("", "")
-    if not milestone.startswith("request-"):
+    source: tuple[str, str] | None = None
+    if not milestone.startswith("request-") and due.scheduled is not True:
         ms = ctx.milestone(milestone)
         deliverable = (ms.deliverable, ms.deliverable_en)
+        before = isinstance(ms.rule, RelativeRule) and ms.rule.direction == "before"
+        if before:
+            # Refused by the config for a before-rule: not an alternative to offer.
+            alternatives.pop("next_working_day", None)
+        if ms.policy is not None:
+            source = ("theo cấu hình của mốc", "set on the milestone")
+        elif before:
+            source = (
+                'mặc định của quy tắc "trước … ít nhất N ngày": không được dời muộn hơn',
+                'the default of an "at least N days before" rule: it must not move later',
+            )
+        else:
+            source = ("mặc định trong [holidays] của cấu hình", "the config's [holidays] default")
+    elif not milestone.startswith("request-"):
+        ms = ctx.milestone(milestone)
+        deliverable = (ms.deliverable, ms.deliverable_en)
+        alternatives = {}  # the leader chose this exact day; no policy moves it
     hist = [h for h in history(session, ctx, member=member) if h.milestone == milestone]
-    return Detail(row, due, alternatives, deliverable[0], deliverable[1], hist)
+    return Detail(row, due, alternatives, deliverable[0], deliverable[1], hist, source)
 
 
 def calendar(ctx: CycleContext) -> list[DueDate]:
