@@ -165,3 +165,24 @@ def test_tracker_elect_from_the_cli(loaded: Cli) -> None:  # noqa: F811 (the fix
         loaded.ok("--as", "truong-cum", "init", "--cycle", "2023")
         rows = by_key(loaded.json("--cycle", "2023"))
     assert ("muong-cha", "pact_signing") in rows and ("tua-chua", "pact_signing") not in rows
+
+
+def test_the_preparatory_meeting_must_come_before_the_conference(engine: Engine) -> None:
+    from tests.test_service import scheduled
+
+    init(engine)
+    dec = at(2022, 12, 5)
+    scheduled(engine, "summary_conference", date(2023, 2, 24), now=dec)
+    # On the conference day or after: refused, naming both days and the article.
+    for day in (date(2023, 2, 24), date(2023, 2, 27)):
+        with pytest.raises(BadInputError, match="Họp trù bị") as err:
+            scheduled(engine, "preparatory_meeting", day, now=dec)
+        assert "24/02/2023" in err.value.message("vi") and "Điều 7.9" in err.value.message("vi")
+    scheduled(engine, "preparatory_meeting", date(2023, 2, 23), now=dec)
+    # Moving the conference to (or before) the dated meeting is refused the same way …
+    with pytest.raises(BadInputError, match="--force"):
+        scheduled(engine, "summary_conference", date(2023, 2, 22), now=dec)
+    # … unless the leader insists; the audit keeps what it overrode.
+    done = scheduled(engine, "summary_conference", date(2023, 2, 22), now=dec, force=True)
+    assert done.warnings
+    assert "[--force:" in audit_rows(engine)[-1].note

@@ -298,6 +298,10 @@ class Milestone(_Model):
     # so `not_before = "score_matching"`; `tracker schedule` refuses (or, with --force,
     # warns about) an event date that would move this milestone earlier than that.
     not_before: Annotated[str, Field(pattern=_ID)] | None = None
+    # Another dated milestone this event must happen before: the preparatory meeting
+    # before the summary conference (Điều 7.9, "trước khi tiến hành hội nghị tổng kết").
+    # `tracker schedule` refuses (or, with --force, warns about) a day on or after it.
+    before: Annotated[str, Field(pattern=_ID)] | None = None
 
     @property
     def is_event(self) -> bool:
@@ -537,6 +541,15 @@ class ClusterConfig(_Model):
                         f" the next working day would leave fewer than {rule.days} {unit_en} —"
                         " drop 'policy' (the default moves it to the previous working day) or"
                         ' write policy = "as_written"',
+                    )
+                )
+            if ms.before is not None and (ms.before not in by_id or ms.before == ms.id):
+                others = ", ".join(m for m in milestones if m != ms.id)
+                problems.append(
+                    ConfigProblem(
+                        ("milestones", i, "before"),
+                        f"'{ms.before}' không phải mã của một mốc khác — dùng một trong: {others}",
+                        f"'{ms.before}' is not the id of another milestone — use one of: {others}",
                     )
                 )
             if ms.not_before is not None and (ms.not_before not in by_id or ms.not_before == ms.id):

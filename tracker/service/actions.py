@@ -235,6 +235,9 @@ def schedule(
         problem = _not_before_problem(ctx, new_plan, dep.milestone_id, dep_member, new, day)
         if problem is not None and problem not in warnings:
             warnings.append(problem)
+    for problem in _order_problems(ctx, new_plan, milestone_id, member_id, day):
+        if problem not in warnings:
+            warnings.append(problem)
     if warnings and not force:
         only_day_off = len(warnings) == 1 and day_off
         raise BadInputError(
@@ -277,6 +280,36 @@ def _event_day_problems(
             f"{day.isoformat()} is a day off ({reason[1]})",
         )
     ]
+
+
+def _order_problems(
+    ctx: CycleContext, plan: CyclePlan, milestone_id: str, member_id: str | None, day: date
+) -> list[tuple[str, str]]:
+    """Events the config orders (`before`): the preparatory meeting must come before the
+    conference (Điều 7.9). Checked both ways: dating the meeting on or after a dated
+    conference, or moving the conference to or before a dated meeting."""
+    out: list[tuple[str, str]] = []
+    pairs = [
+        (ms.id, ms.before)
+        for ms in ctx.cfg.milestones
+        if ms.before is not None and milestone_id in (ms.id, ms.before)
+    ]
+    for first_id, then_id in pairs:
+        first, then = plan.due(first_id, member_id), plan.due(then_id, member_id)
+        if first.scheduled is False or then.scheduled is False:
+            continue  # one of them has no date yet: nothing to compare
+        if first.date is None or then.date is None or first.date < then.date:
+            continue
+        a, b = ctx.milestone(first_id), ctx.milestone(then_id)
+        out.append(
+            (
+                f"'{a.name}' ({vn_date(first.date)}) phải diễn ra trước '{b.name}'"
+                f" ({vn_date(then.date)}), theo {a.article}",
+                f"'{a.id}' ({first.date.isoformat()}) must come before '{b.id}'"
+                f" ({then.date.isoformat()}), {a.article}",
+            )
+        )
+    return out
 
 
 def _not_before_problem(
