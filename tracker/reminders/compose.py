@@ -8,6 +8,7 @@ part shows a member's name exactly as written.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from dataclasses import dataclass
@@ -66,6 +67,43 @@ class _EncodedSubject(str):
     def fold(self, *, policy: Policy) -> str:
         encoded = Header(str(self), "utf-8", header_name=self.name).encode(linesep=policy.linesep)
         return f"{self.name}: {encoded}{policy.linesep}"
+
+
+class _EncodedAddress(str):
+    """A From/To/Reply-To value whose non-ASCII display name travels as ONE encoded word.
+
+    The stdlib folder splits a long display name into several encoded words anywhere, even
+    inside a word. A reader following RFC 2047 §6.2 drops the space between two encoded
+    words, but CPython's own parser (policy.default) keeps it inside a phrase, so "Điện
+    Biên Đông" came back as "Điện Biên Đôn g". One encoded word per name reads back the
+    same in both; the address goes on the next line when the first would pass 78
+    characters. (A name longer than about 40 letters makes an encoded word longer than
+    RFC 2047's 75: every reader we know accepts it, and a wrong name is worse.)
+    Like a parsed address header it has `addresses` and prints as "Name <addr>".
+    """
+
+    name: str
+    addresses: tuple[Address, ...]
+
+    def __new__(cls, name: str, address: Address) -> _EncodedAddress:
+        obj = super().__new__(cls, str(address))
+        obj.name = name
+        obj.addresses = (address,)
+        return obj
+
+    def fold(self, *, policy: Policy) -> str:
+        [address] = self.addresses
+        display = address.display_name
+        if not display or display.isascii():
+            # ASCII: the registry's own formatting (quoting where needed).
+            return f"{self.name}: {address}{policy.linesep}"
+        encoded = base64.b64encode(display.encode("utf-8")).decode("ascii")
+        word = f"=?utf-8?b?{encoded}?="
+        spec = f"<{address.addr_spec}>"
+        line = f"{self.name}: {word} {spec}"
+        if len(line) <= 78:
+            return line + policy.linesep
+        return f"{self.name}: {word}{policy.linesep} {spec}{policy.linesep}"
 
 
 @dataclass(frozen=True)
@@ -199,8 +237,8 @@ def build_message(
     msg = EmailMessage(policy=SMTP)
     subject = rendered.subject
     msg["Subject"] = subject if subject.isascii() else _EncodedSubject(subject)
-    msg["From"] = Address(display_name=from_name, addr_spec=from_addr)
-    msg["To"] = Address(display_name=rcpt.name, addr_spec=rcpt.email)
+    msg["From"] = _EncodedAddress("From", Address(display_name=from_name, addr_spec=from_addr))
+    msg["To"] = _EncodedAddress("To", Address(display_name=rcpt.name, addr_spec=rcpt.email))
     if reply_to:
         msg["Reply-To"] = Address(addr_spec=reply_to)
     msg["Date"] = format_datetime(now.astimezone(TZ))
