@@ -607,7 +607,11 @@ def test_every_kind_builds_a_message(kind: Kind, lang: Lang) -> None:
     lt = letter(kind, lang)
     raw = build(lt).as_bytes()
     head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
-    assert max(len(line) for line in head.split("\r\n")) <= 78
+    # Lines stay within 78 characters, except a display name's single encoded word (see
+    # compose._EncodedAddress), which stays within the hard limit of 998.
+    for line in head.split("\r\n"):
+        one_word = re.fullmatch(r"(From|To): =\?utf-8\?b\?[A-Za-z0-9+/=]+\?=", line)
+        assert len(line) <= (998 if one_word else 78), line
     msg = parse(build(lt))
     # Exactly the rendered subject: ASCII next to an encoded word once came back with a
     # doubled space (the stdlib folder's trailing space; see compose._EncodedSubject).
