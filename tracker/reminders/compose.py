@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 from tracker import paths
 from tracker.calendar.types import TZ
 from tracker.reminders import vndate
-from tracker.reminders.content import Letter
+from tracker.reminders.content import Item, Letter
 
 _STATE_VI = {
     "open": "chưa thực hiện",
@@ -133,6 +133,11 @@ def _environment(root: Path) -> Environment:
         vn_long=vndate.vn_long,
         en_long=vndate.en_long,
         weekday_vi=vndate.weekday_vi,
+        weekday_text_vi=vndate.weekday_text_vi,
+        dated_vi=vndate.dated_vi,
+        dated_en=vndate.dated_en,
+        left_vi=_left_vi,
+        left_en=_left_en,
         weekday_en=vndate.weekday_en,
         days_vi=vndate.days_phrase_vi,
         days_en=vndate.days_phrase_en,
@@ -141,6 +146,7 @@ def _environment(root: Path) -> Environment:
         state_vi=_state_vi,
         state_en=_state_en,
         plain=_plain,
+        lcfirst=_lcfirst,
     )
     return env
 
@@ -155,6 +161,39 @@ def _plain(value: object) -> Markup:
     """
     raw = str.__str__(value) if isinstance(value, str) else str(value)
     return escape(raw)
+
+
+def _left_vi(item: Item, brief: bool = False) -> str:
+    """What is left of an item's time (see vndate.countdown_vi); `brief` for subjects."""
+    if item.days_left is None:
+        return ""
+    if brief and item.last_working_day and item.working_days_left:
+        return f"còn {item.working_days_left} ngày làm việc"
+    return vndate.countdown_vi(
+        item.days_left,
+        working_days_left=item.working_days_left,
+        last_working_day=item.last_working_day,
+        event=item.event,
+    )
+
+
+def _left_en(item: Item, brief: bool = False) -> str:
+    if item.days_left is None:
+        return ""
+    if brief and item.last_working_day and item.working_days_left:
+        n = item.working_days_left
+        return f"{n} working day{'s' if n != 1 else ''} left"
+    return vndate.countdown_en(
+        item.days_left,
+        working_days_left=item.working_days_left,
+        last_working_day=item.last_working_day,
+        event=item.event,
+    )
+
+
+def _lcfirst(text: str) -> str:
+    """"Half-year report" → "half-year report", for a name inside an English sentence."""
+    return text[:1].lower() + text[1:]
 
 
 def _state_vi(state: str) -> str:
