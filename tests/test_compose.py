@@ -215,7 +215,9 @@ def letter(kind: Kind, lang: Lang = "vi", **changes: object) -> Letter:
         today=TODAY,
         regulation=REGULATION,
         regulation_en="the 2022 Operating Regulation of the Highland Districts Emulation Cluster",
-        delivery=DELIVERY if recipient.role in ("focal", "head") and kind != "event_notice" else None,
+        delivery=DELIVERY
+        if recipient.role in ("focal", "head") and kind != "event_notice"
+        else None,
         overdue_at_least=10 if kind == "province_report" else 0,
         **extra,  # type: ignore[arg-type]
     )
@@ -344,9 +346,7 @@ def test_reminder_text_in_full() -> None:
 
 def test_salutation_takes_the_honorific_and_the_unit_as_it_writes_itself() -> None:
     r = render(letter("reminder", recipient=replace(FOCAL, honorific="Bà", name="Pờ Thị Lan")))
-    assert r.text.startswith(
-        "Kính gửi: Bà Pờ Thị Lan, Chuyên viên Phòng Nội vụ huyện Mường Chà\n"
-    )
+    assert r.text.startswith("Kính gửi: Bà Pờ Thị Lan, Chuyên viên Phòng Nội vụ huyện Mường Chà\n")
     # A config without `office`: the member's name as written, in brackets, never
     # re-cased in the middle of a phrase.
     bare = replace(FOCAL, office="", title="Chuyên viên Phòng Nội vụ")
@@ -385,9 +385,10 @@ def test_a_deadline_on_a_day_off_counts_working_days_to_the_last_working_day() -
     assert "chậm nhất ngày 25 tháng 12 năm 2022 (Chủ nhật)" in r.text
     assert "hôm nay là ngày làm việc cuối cùng" in r.text
     assert "hôm nay là ngày làm việc cuối cùng" in r.subject
-    assert "today is the last working day" in render(
-        letter("reminder", "en", items=(annual,), today=friday)
-    ).text
+    assert (
+        "today is the last working day"
+        in render(letter("reminder", "en", items=(annual,), today=friday)).text
+    )
     early = replace(annual, days_left=16, working_days_left=10)
     text = render(letter("reminder", items=(early,), today=date(2022, 12, 9))).text
     assert "còn 10 ngày làm việc (ngày làm việc cuối cùng là thứ Sáu, 23/12/2022)" in text
@@ -487,16 +488,18 @@ def test_an_event_is_held_never_late() -> None:
     r = render(letter("event_notice"))
     assert "Ngày tổ chức: ngày 30 tháng 11 năm 2022 (thứ Tư) – còn 110 ngày làm việc" in r.text
     assert "Thời hạn" not in r.text and "quá hạn" not in r.text
-    assert "Held on: Wednesday 30 November 2022 – 110 working days to go" in render(
-        letter("event_notice", "en")
-    ).text
+    assert (
+        "Held on: Wednesday 30 November 2022 – 110 working days to go"
+        in render(letter("event_notice", "en")).text
+    )
     # A leader's event in a member's notice: when, not the leader's to-do.
     conf = replace(CONFERENCE, date_set=True, needs_date=False, schedule_command="")
     member = render(letter("event_notice", items=(conf,))).text
     assert "Tổ chức Hội nghị tổng kết tại đơn vị Trưởng cụm" not in member
-    assert "Tổ chức Hội nghị tổng kết" in render(
-        letter("event_notice", recipient=LEADER, items=(conf,))
-    ).text
+    assert (
+        "Tổ chức Hội nghị tổng kết"
+        in render(letter("event_notice", recipient=LEADER, items=(conf,))).text
+    )
 
 
 def test_set_date_gives_the_exact_command() -> None:
@@ -584,9 +587,7 @@ def test_english_letter() -> None:
         "[Highland districts emulation cluster] Reminder: Half-year report – due 30 June 2022"
         " (3 days left)"
     )
-    assert r.text.startswith(
-        "Dear Lường Văn Minh (Chuyên viên, Phòng Nội vụ huyện Mường Chà),\n"
-    )
+    assert r.text.startswith("Dear Lường Văn Minh (Chuyên viên, Phòng Nội vụ huyện Mường Chà),\n")
     assert "Deadline: by Thursday 30 June 2022 – 3 days left" in r.text
     assert "Send the half-year report to the cluster leader" in r.text
     assert "Article 7(1) of the 2022 Operating Regulation" in r.text

@@ -192,7 +192,7 @@ def _left_en(item: Item, brief: bool = False) -> str:
 
 
 def _lcfirst(text: str) -> str:
-    """"Half-year report" → "half-year report", for a name inside an English sentence."""
+    """Half-year report → half-year report: a name inside an English sentence."""
     return text[:1].lower() + text[1:]
 
 

@@ -184,7 +184,7 @@ class Signature:
         return self.office_en or f"Office of the {self.cluster_name_en or self.cluster_name}"
 
     def contact_vi(self) -> str:
-        """"Bà Lò Thị Hoa, Chuyên viên …, điện thoại 0215 …, e-mail noivu@…"."""
+        """The contact line: Bà Lò Thị Hoa, Chuyên viên …, điện thoại …, e-mail …"""
         parts = [p for p in (self.contact_name, _pre("điện thoại ", self.contact_phone)) if p]
         return ", ".join([*parts, f"e-mail {self.contact}"])
 

@@ -530,7 +530,7 @@ class _Cycle:
         return art.vi(), art.en(), str(art)
 
     def _basis_vi(self, ob: Obligation, article: str) -> str:
-        """"khoản 1 Điều 7 Quy chế … ban hành kèm theo Quyết định số … ngày … của …"."""
+        """The full citation: `khoản 1 Điều 7 Quy chế … ban hành kèm theo Quyết định …`."""
         cluster = self.cfg.cluster
         regulation = cluster.regulation or "Quy chế hoạt động của Cụm"
         text = f"{article} {regulation}" if article else regulation
@@ -538,8 +538,10 @@ class _Cycle:
         if decision:
             text = f"{text} {decision}"
         if ob.milestone_id.startswith("request-"):
-            text = f"Văn bản yêu cầu của Trưởng cụm; {text}" if article else (
-                "Văn bản yêu cầu của Trưởng cụm"
+            text = (
+                f"Văn bản yêu cầu của Trưởng cụm; {text}"
+                if article
+                else ("Văn bản yêu cầu của Trưởng cụm")
             )
         return text
 
@@ -553,8 +555,10 @@ class _Cycle:
         if decision:
             text = f"{text}, {decision}"
         if ob.milestone_id.startswith("request-"):
-            text = f"The cluster leader's written request; {text}" if article else (
-                "The cluster leader's written request"
+            text = (
+                f"The cluster leader's written request; {text}"
+                if article
+                else ("The cluster leader's written request")
             )
         return text
 
@@ -638,8 +642,8 @@ def send_to(cfg: ClusterConfig, leader_id: str) -> tuple[str, str]:
 
 
 def decision_vi(cfg: ClusterConfig) -> str:
-    """"ban hành kèm theo Quyết định số 12/QĐ-CTĐHVC ngày 15/03/2022 của Trưởng Cụm …";
-    empty while the config has no decision number (the seed): never a blank to fill."""
+    """The decision clause of a citation, e.g. `ban hành kèm theo Quyết định số
+    12/QĐ-CTĐHVC ngày 15/03/2022 của Trưởng Cụm …`; empty while the config has no decision number (the seed): never a blank to fill."""
     c = cfg.cluster
     if not c.decision_number:
         return ""
