@@ -43,15 +43,20 @@ def member_contacts(
 
 
 def leader_recipients(cfg: ClusterConfig, leader_id: str) -> tuple[Recipient, ...]:
-    """The cluster leader (Trưởng cụm, Điều 3.2): its member's focal officers, then the
-    operators with the leader role that have an address."""
-    focal = (Recipient(r.email, r.name, "leader") for r in member_contacts(cfg, leader_id, "focal"))
-    operators = (
+    """The cluster leader's office (Trưởng cụm, Điều 3.2), for the leader's own tasks and
+    digest: the operators with the leader role that have an address; without one, the
+    leader member's focal officers (issue 6 §4). The leader district's obligations as a
+    member go to `member_contacts(cfg, leader_id, "focal")` instead, as a member's."""
+    operators = [
         Recipient(op.email, op.name, "leader")
         for op in cfg.operators
         if op.role == "leader" and op.email is not None
+    ]
+    if operators:
+        return _dedup(operators)
+    return _dedup(
+        Recipient(r.email, r.name, "leader") for r in member_contacts(cfg, leader_id, "focal")
     )
-    return _dedup([*focal, *operators])
 
 
 def province_recipients(cfg: ClusterConfig) -> tuple[Recipient, ...]:
