@@ -143,7 +143,8 @@ class Recipient:
             return self.name
         title = _HONORIFIC_EN.get(self.honorific, "")
         who = f"{title} {self.name}" if title else self.name
-        extra = [x for x in (self.title, self.office) if x]
+        office = self.office if self.office.lower() not in self.title.lower() else ""
+        extra = [x for x in (self.title, office) if x]
         if not self.office and self.member_name and self._member_not_named():
             extra.append(self.member_name)
         return f"{who} ({', '.join(extra)})" if extra else who
