@@ -337,6 +337,24 @@ def test_escalation_to_a_head_is_polite_and_factual(store: Engine) -> None:
     )
     assert "dù đã được nhắc" not in t and "tracker" not in t and "tracker" not in html(msg)
     assert "Trân trọng đề nghị đồng chí quan tâm, chỉ đạo" in t
+    # Several lapses: one notice, not a to-do list.
+    annual = obligation_id(store, "muong-cha", "annual_report")
+    later = date(2022, 12, 28)
+    [(both, _)] = letters(
+        store,
+        cid,
+        later,
+        row(half, "escalation", email=HEAD["muong-cha"], role="head", member="muong-cha",
+            row_id=1, day=later),
+        row(annual, "escalation", email=HEAD["muong-cha"], role="head", member="muong-cha",
+            row_id=2, day=later),
+    )  # fmt: skip
+    assert both.kind == "escalation" and len(both.items) == 2
+    t = text(parsed(both))
+    assert "Trưởng cụm chưa nhận được kết quả thực hiện các việc sau của UBND huyện Mường Chà:" in t
+    assert "Thông báo: Trưởng cụm chưa nhận được kết quả 2 việc đã quá hạn của UBND huyện" in str(
+        parsed(both)["Subject"]
+    )
 
 
 def test_an_event_is_never_overdue_and_its_notice_counts_working_days(store: Engine) -> None:

@@ -253,7 +253,12 @@ class _Cycle:
             return self.leader_digest(items, recipient, key=key, problems=problems)
         if not items:
             return None
-        kind: Kind = LETTER_KIND[_most_urgent(kinds)] if len(items) == 1 else "digest"
+        if len(items) == 1:
+            kind: Kind = LETTER_KIND[_most_urgent(kinds)]
+        elif kinds == {"escalation"}:
+            kind = "escalation"  # a head informed of several lapses: one polite notice
+        else:
+            kind = "digest"
         items = self._sorted(items)
         return self._letter(
             kind,
