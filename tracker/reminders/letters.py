@@ -43,7 +43,7 @@ from typing import Literal
 from tracker.calendar.engine import CyclePlan
 from tracker.calendar.types import local_date
 from tracker.calendar.workdays import WorkCalendar
-from tracker.config.schema import ClusterConfig, EventRule, Member
+from tracker.config.schema import ClusterConfig, EventRule, Member, Operator
 from tracker.db.models import Obligation, OutboxRow
 from tracker.reminders import vndate
 from tracker.reminders.content import (
@@ -198,8 +198,22 @@ class _Cycle:
         return ms is not None and ms.assignee in _LEADER_ASSIGNEES
 
     def is_event(self, ob: Obligation) -> bool:
+        """An event (held on its day, never overdue): the milestone's own `is_event` when
+        the schema has it (an `event` flag may override the rule), else an `event` rule —
+        not a leader-dated deadline, which is dated like an event but is a deadline."""
         ms = self.cfg.find_milestone(ob.milestone_id)
-        return ms is not None and isinstance(ms.rule, EventRule)
+        if ms is None:
+            return False
+        flag = getattr(ms, "is_event", None)
+        if isinstance(flag, bool):
+            return flag
+        return isinstance(ms.rule, EventRule) and ms.rule.kind == "event"
+
+    def _leader_office(self, op: Operator) -> bool:
+        """A `leader` operator with an address, for this cycle's leader: one bound to a
+        member (`member`, where the schema has it) is the office only while it leads."""
+        bound = getattr(op, "member", None)
+        return op.role == "leader" and op.email is not None and bound in (None, self.leader_id)
 
     def hat(self, row: OutboxRow) -> Hat:
         if row.recipient_role == "leader":
@@ -392,8 +406,7 @@ class _Cycle:
         d = self.cfg.delivery
         unit = send_to(self.cfg, self.leader_id)
         leader_mail = next(
-            (str(op.email) for op in self.cfg.operators if op.role == "leader" and op.email),
-            "",
+            (str(op.email) for op in self.cfg.operators if self._leader_office(op)), ""
         )
         member = self._member(self.leader_id)
         if not leader_mail and member is not None:
@@ -418,7 +431,7 @@ class _Cycle:
             # The leader's office: an operator with the leader role, written to as an
             # office; else a contact of the leader's member, written to as a person.
             for op in self.cfg.operators:
-                if op.role == "leader" and op.email and str(op.email).lower() == email.lower():
+                if self._leader_office(op) and str(op.email).lower() == email.lower():
                     return Recipient(name=op.name, email=email, role="leader")
             found = self._contact(self.leader_id, email)
             if found is not None:
