@@ -213,6 +213,40 @@ def test_the_leader_digest_absorbs_only_the_leader_hat_items(store: Engine) -> N
     assert "Báo cáo sơ kết 6 tháng" not in own and "Gửi đến" not in own
 
 
+def test_a_notice_of_the_conference_to_the_leader_district_is_a_members_letter(
+    store: Engine,
+) -> None:
+    cid = init(store)
+    conference = obligation_id(store, "tua-chua", "summary_conference")
+    update(store, conference, event_date=date(2023, 2, 24))
+    day = date(2023, 2, 15)
+    got = letters(
+        store,
+        cid,
+        day,
+        row(conference, "event_notice", email=LEADER_MAIL, role="leader", member="tua-chua",
+            row_id=1, day=day),
+        row(conference, "event_notice", email=LEADER_MAIL, role="focal", member="tua-chua",
+            row_id=2, day=day),
+        row(conference, "event_notice", email=FOCAL["nam-po"], role="focal", member="tua-chua",
+            row_id=3, day=day),
+    )  # fmt: skip
+    assert sorted((lt.recipient.role, ids) for lt, ids in got) == [
+        ("focal", [2]),
+        ("focal", [3]),
+        ("leader", [1]),
+    ]
+    for lt, _ in got:
+        t = text(parsed(lt))
+        assert "Ngày tổ chức: ngày 24 tháng 02 năm 2023 (thứ Sáu) – còn 7 ngày làm việc" in t
+        if lt.recipient.role == "leader":
+            assert "Tổ chức Hội nghị tổng kết tại đơn vị Trưởng cụm" in t
+            assert "tracker complete summary_conference" in t
+        else:
+            assert "Tổ chức Hội nghị tổng kết tại đơn vị Trưởng cụm" not in t
+            assert "bố trí thành phần tham dự" in t and "tracker" not in t
+
+
 def test_recent_completions_come_from_the_letters_own_day(store: Engine) -> None:
     cid = init(store)
     day = date(2022, 6, 17)

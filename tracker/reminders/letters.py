@@ -221,8 +221,11 @@ class _Cycle:
         if row.recipient_role == "focal":
             if row.kind in ("set_date", "leader_digest"):
                 return "leader"
+            # An older planner sent the leader's tasks to the owner's focal officer. A
+            # notice of a leader's event (the conference) to a member's focal officer is
+            # that member's (it attends), the leader district's included.
             ob = self.by_id.get(row.obligation_id) if row.obligation_id is not None else None
-            if ob is not None and self.is_leader_task(ob):
+            if ob is not None and row.kind != "event_notice" and self.is_leader_task(ob):
                 return "leader"
         return "member"
 
