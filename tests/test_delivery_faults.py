@@ -41,10 +41,13 @@ from tests.test_dispatch import (
     up_to_date,
 )
 from tests.test_outbox import rows
+from tracker.calendar.types import local_date
 from tracker.db import migrate
 from tracker.db.engine import make_engine, session_scope
 from tracker.reminders import outbox
+from tracker.reminders.letters import build_letters
 from tracker.reminders.transport import SmtpTransport, Transport
+from tracker.service.cycles import all_cycles, load_context
 
 Factory = Callable[..., SmtpServer]
 PASSWORD = "wrong-secret-4711"
@@ -59,8 +62,14 @@ def store(sqlite_url: str) -> Iterator[Engine]:
 
 
 def due_today(engine: Engine) -> list[int]:
-    """The rows 9 December sends (planned, due, not sent yet)."""
-    return [r.id for r in rows(engine, state="planned") if r.send_at <= DEC_9 and r.id is not None]
+    """The rows 9 December sends (planned, due, not sent yet, and carried by a letter:
+    a reminder the letters no longer send — an overdue nag about an event, anything to
+    the provincial board but its report — is cancelled before any send)."""
+    due = [r for r in rows(engine, state="planned") if r.send_at <= DEC_9 and r.id is not None]
+    with session_scope(engine) as s:
+        contexts = {c.id: load_context(s, c) for c in all_cycles(s) if c.id is not None}
+    letters = build_letters(due, contexts, today=local_date(DEC_9), now=DEC_9)
+    return sorted(i for _, ids in letters for i in ids)
 
 
 def starttls(server: SmtpServer, files: TlsFiles | None, **kw: Any) -> Callable[[], Transport]:
@@ -99,7 +108,10 @@ def test_451_then_250_delivers_exactly_once_after_the_backoff(
     got = parsed(smtp_server)
     assert len(got) == first.sent + 1
     assert set(Counter(str(m["Message-ID"]) for m in got).values()) == {1}
-    assert set(Counter(to_addr(m) for m in got).values()) == {1}
+    # One letter per recipient and hat (the leader's office and the leader district's
+    # focal officer share a mailbox in the shipped config).
+    hats = Counter((to_addr(m), m["X-Tracker-Kind"] == "leader_digest") for m in got)
+    assert set(hats.values()) == {1}
     assert {r.state for r in rows(engine) if r.id in retry.rows} == {"sent"}
     # Connections were reused: never more open at once than the transport allows.
     assert smtp_server.handler.max_open <= 2
@@ -203,7 +215,11 @@ def test_a_refused_login_pauses_sending_and_loses_nothing(
     with session_scope(store) as s:
         assert outbox.current_pause(s) is None
     # The leader hears what happened.
-    [digest] = [m for m in parsed(server) if to_addr(m) == LEADER_EMAIL]
+    [digest] = [
+        m
+        for m in parsed(server)
+        if to_addr(m) == LEADER_EMAIL and m["X-Tracker-Kind"] == "leader_digest"
+    ]
     problems = text_of(digest).split("CẦN XỬ LÝ NGAY")[1]
     assert "từ chối đăng nhập" in problems
 

@@ -129,15 +129,20 @@ def test_one_email_per_recipient_per_day_with_every_item(
     got = parsed(smtp_server)
     assert report.sent == len(got) > len(MEMBERS)
     assert report.failed == report.retried == 0 and report.paused is None
-    per_recipient = Counter(to_addr(m) for m in got)
+    # One letter per recipient and hat: the leader's office and the leader district's
+    # focal officer share a mailbox in the shipped config, and get one letter each.
+    per_recipient = Counter((to_addr(m), m["X-Tracker-Kind"] == "leader_digest") for m in got)
     assert set(per_recipient.values()) == {1}, per_recipient
     for member in MEMBERS:
         [msg] = [m for m in got if to_addr(m) == FOCAL[member]]
         assert msg["X-Tracker-Kind"] == "digest"
         text = text_of(msg)
         assert "Báo cáo tổng kết năm" in text and "Bảng tự chấm điểm thi đua" in text
-        assert "25/12/2022" in text and "ngày 25 tháng 12 năm 2022" in text
-        assert "Điều 7.2" in text and "Trưởng cụm (UBND huyện Tủa Chùa)" in text
+        assert "chậm nhất ngày 25 tháng 12 năm 2022 (Chủ nhật)" in text
+        # Due on a Sunday: counted in working days to Friday 23/12, the last one.
+        assert "còn 10 ngày làm việc (ngày làm việc cuối cùng là thứ Sáu, 23/12/2022)" in text
+        assert "khoản 2 Điều 7" in text and "Trưởng cụm (Phòng Nội vụ huyện Tủa Chùa)" in text
+        assert "tracker" not in text  # no command in a member's letter
         assert "Bảng tự chấm điểm thi đua" in html_of(msg)
         assert str(msg["Subject"]).startswith("[Cụm thi đua huyện vùng cao]")
         assert msg["Auto-Submitted"] == "auto-generated"
@@ -150,11 +155,18 @@ def test_one_email_per_recipient_per_day_with_every_item(
         assert len(carried) >= 2 and {r.state for r in carried} == {"sent"}
         assert {r.message_id for r in carried} == {msg["Message-ID"]}
         assert {r.recipient_email for r in carried} == {FOCAL[member]}
-    # The leader gets the cluster digest, with the leader's own items of the day in it.
-    [lead] = [m for m in got if to_addr(m) == LEADER_EMAIL]
-    assert lead["X-Tracker-Kind"] == "leader_digest"
-    assert "Việc của Trưởng cụm".upper() in text_of(lead)
-    assert "Báo cáo tổng kết năm" in text_of(lead)
+    # The leader's office gets the cluster digest with the leader's own tasks; the leader
+    # district's own reports go to its focal officer as a member's letter, not in it.
+    [lead] = [m for m in got if m["X-Tracker-Kind"] == "leader_digest"]
+    assert to_addr(lead) == LEADER_EMAIL
+    own = text_of(lead).split("Nhiệm vụ của Trưởng cụm cần thực hiện".upper())[1]
+    assert "Báo cáo tổng kết năm" not in own and "Gửi đến" not in text_of(lead)
+    [mine] = [m for m in got if to_addr(m) == LEADER_EMAIL and m is not lead]
+    assert mine["X-Tracker-Kind"] == "digest"
+    assert text_of(mine).startswith(
+        "Kính gửi: Bà Lò Thị Hoa, Chuyên viên Phòng Nội vụ huyện Tủa Chùa\r\n"
+    )
+    assert "Báo cáo tổng kết năm" in text_of(mine) and "Bảng tự chấm điểm thi đua" in text_of(mine)
 
 
 def test_per_item_mode_sends_one_email_per_reminder(store: Engine, smtp_server: SmtpServer) -> None:
@@ -207,11 +219,15 @@ def test_the_leader_digest_shows_the_whole_cluster(store: Engine) -> None:
     memory = MemoryTransport()
     tick(store, memory, DEC_9)
 
-    [msg] = [m for m in memory.sent if to_addr(m) == LEADER_EMAIL]
+    [msg] = [m for m in memory.sent if m["X-Tracker-Kind"] == "leader_digest"]
     text = text_of(msg)
-    overdue = text.split("QUÁ HẠN")[1].split("ĐẾN HẠN TRONG TUẦN")[0]
-    # Nobody has been inspected (Oct–Nov, Điều 7.4) nor sent the half-year report.
-    assert "Kiểm tra chéo" in overdue and "Báo cáo sơ kết 6 tháng" in overdue
+    overdue = text.split("CÁC ĐƠN VỊ: QUÁ HẠN")[1].split("CÁC ĐƠN VỊ: ĐẾN HẠN TRONG TUẦN")[0]
+    # Nobody sent the half-year report; the visits (Oct–Nov, Điều 7.4) are events, never
+    # overdue: the leader is asked to date them instead.
+    assert "Báo cáo sơ kết 6 tháng" in overdue and "Kiểm tra chéo" not in overdue
+    # Each member once; the leader's own tasks in their own section, not again here.
+    assert overdue.count("Huyện Mường Chà – Báo cáo sơ kết 6 tháng") == 1
+    assert "Thông báo nội dung, kế hoạch" not in overdue
     completed = text.split("ĐÃ HOÀN THÀNH GẦN ĐÂY")[1]
     assert "Huyện Mường Chà – Báo cáo tổng kết năm: hoàn thành ngày 08/12/2022" in completed
     problems = text.split("CẦN XỬ LÝ NGAY")[1]
@@ -225,7 +241,13 @@ def test_dry_run_shows_what_would_go_out_and_writes_nothing(store: Engine) -> No
     report = tick(store, memory, at(2022, 6, 16), dry_run=True)
     assert rows(store) == [] and memory.sent == []
     assert report.planned_added > 100 and report.sent == 0
-    assert len(report.lines) == 5  # four focal officers, and the leader's digest
+    # A letter to each focal officer (the leader district's too, as a member) and the
+    # leader's digest when it has anything to report (the leader's own tasks of the day).
+    members = [line for line in report.lines if "Tình hình Cụm" not in line]
+    assert sorted(next(e for e in FOCAL.values() if f"<{e}>" in line) for line in members) == (
+        sorted(FOCAL.values())
+    )
+    assert len(report.lines) - len(members) <= 1
     assert all(line.startswith("sẽ gửi: ") for line in report.lines)
     assert any("Báo cáo sơ kết 6 tháng" in line for line in report.lines)
 
@@ -260,7 +282,7 @@ def test_letters_are_written_in_the_configs_mail_language(
             assert ("Annual report" in text) == english, subject
             assert ("Báo cáo tổng kết năm" in text) != english, subject
             assert ("To do on" in subject) == english, subject
-    [lead] = [m for m in memory.sent if to_addr(m) == LEADER_EMAIL]
+    [lead] = [m for m in memory.sent if m["X-Tracker-Kind"] == "leader_digest"]
     assert ("Cluster status on" in str(lead["Subject"])) == english
     assert ("could not be delivered" in text_of(lead)) == english
     assert ("không gửi được" in text_of(lead)) != english
@@ -310,7 +332,8 @@ def test_a_first_tick_months_after_loading_escalates_nothing(store: Engine) -> N
     init(store)
     memory = MemoryTransport()
     report = tick(store, memory, DEC_9)
-    assert report.sent == len(memory.sent) == len(FOCAL)  # a digest each; the leader's
+    # A digest each (the leader district's too), and the leader's office its own.
+    assert report.sent == len(memory.sent) == len(FOCAL) + 1
     assert {to_addr(m) for m in memory.sent} == set(FOCAL.values())
     sent = rows(store, state="sent")
     per_obligation = Counter(r.obligation_id for r in sent if r.obligation_id is not None)
@@ -437,7 +460,7 @@ def test_a_cycle_that_cannot_be_read_does_not_hold_up_the_others(store: Engine) 
     report = tick(store, memory, when)
     # The 2022 cycle's letters (catch-up digests to the focal officers, the leader's
     # digest) all went out; only the broken cycle's row waits.
-    assert report.sent == len(memory.sent) == len(FOCAL)
+    assert report.sent == len(memory.sent) == len(FOCAL) + 1
     assert {to_addr(m) for m in memory.sent} == set(FOCAL.values())
     assert all(f":{broken.id}:" not in str(m["X-Tracker-Key"]) for m in memory.sent)
     assert report.retried == 1
@@ -574,7 +597,7 @@ def test_a_leader_digest_with_nothing_to_report_is_not_sent(store: Engine) -> No
     report = tick(store, memory, feb_1)
     digests = [m for m in memory.sent if m["X-Tracker-Kind"] == "leader_digest"]
     assert len(digests) == 1 and to_addr(digests[0]) == LEADER_EMAIL
-    assert "0 việc quá hạn" not in str(digests[0]["Subject"])
+    assert ": 0 việc quá hạn, 0 việc" not in str(digests[0]["Subject"])
     [empty] = [r for r in rows(store, kind="leader_digest", cycle_id=ids[2023]) if r.due is None
                and local_date(r.send_at) == feb_1.date()]  # fmt: skip
     assert empty.state == "cancelled" and empty.last_error == outbox.NOTHING_TO_REPORT

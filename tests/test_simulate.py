@@ -270,7 +270,9 @@ def test_draft_report_reminders_move_with_the_conference(cycle: Cycle) -> None:
         for m in cycle.messages
         if m.email == leader and m.at > MOVED_AT
     ]
-    assert any("Gửi dự thảo báo cáo tổng kết" in t and "17/03/2023" in t for t in texts)
+    assert any(
+        "Gửi dự thảo báo cáo tổng kết" in t and "ngày 17 tháng 3 năm 2023" in t for t in texts
+    )
 
 
 # ---------------------------------------------------------------- the copy

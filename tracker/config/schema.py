@@ -17,11 +17,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import PydanticCustomError, core_schema
 
 _ID = r"^[a-z0-9][a-z0-9_-]*$"
 _DAY_EXPR = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/Y(?:\s*\+\s*(\d))?\s*$")
@@ -269,11 +270,150 @@ class ReminderPolicy(_Model):
     report_to_province: ProvinceReportPolicy | None = None
 
 
+# -- articles of the regulation -----------------------------------------------------------
+
+_SPACES = re.compile(r"\s+")
+# "Điều 7.1", "Điều 7.9 (ghi chú)", "Điều 6", "Điều 7.1.a"
+_ART_SHORT = re.compile(
+    r"^(?:điều|dieu|art\.?|article)\s*(\d{1,3})(?:\.(\d{1,2}))?(?:\.([a-zđ]))?"
+    r"\s*(\(\s*ghi chú\s*\))?$",
+    re.IGNORECASE,
+)
+# "khoản 1 Điều 7", "điểm a khoản 1 Điều 7", "ghi chú tại khoản 9 Điều 7"
+_ART_LONG = re.compile(
+    r"^(ghi chú (?:tại|dưới|của)\s+)?(?:điểm\s+([a-zđ])\s+)?(?:khoản\s+(\d{1,2})\s+)?"
+    r"điều\s+(\d{1,3})$",
+    re.IGNORECASE,
+)
+
+
+class ArticleRef(_Model):
+    """One place in the regulation: an article (`dieu`), optionally its clause (`khoan`)
+    and point (`diem`), or the note under it (`ghi_chu`), numbered as the cluster's own
+    regulation numbers them (a commune cluster's regulation has its own)."""
+
+    dieu: int = Field(ge=1, le=999)
+    khoan: int | None = Field(default=None, ge=1, le=99)
+    diem: str | None = Field(default=None, pattern=r"^[a-zđ]$")
+    ghi_chu: bool = False
+
+    def short(self) -> str:
+        """`Điều 7.1`: the compact form the CLI tables show (and the config may use)."""
+        text = f"Điều {self.dieu}"
+        if self.khoan is not None:
+            text += f".{self.khoan}"
+            if self.diem:
+                text += f".{self.diem}"
+        return text + (" (ghi chú)" if self.ghi_chu else "")
+
+    def vi(self) -> str:
+        """The legal form: `khoản 1 Điều 7`, `điểm a khoản 1 Điều 7`, `ghi chú tại khoản 9
+        Điều 7`, `Điều 6`."""
+        parts = []
+        if self.diem and self.khoan is not None:
+            parts.append(f"điểm {self.diem}")
+        if self.khoan is not None:
+            parts.append(f"khoản {self.khoan}")
+        parts.append(f"Điều {self.dieu}")
+        text = " ".join(parts)
+        return f"ghi chú tại {text}" if self.ghi_chu else text
+
+    def en(self) -> str:
+        """`Article 7(1)`, `Article 7(1)(a)`, `the note to Article 7(9)`, `Article 6`."""
+        text = f"Article {self.dieu}"
+        if self.khoan is not None:
+            text += f"({self.khoan})"
+            if self.diem:
+                text += f"({self.diem})"
+        return f"the note to {text}" if self.ghi_chu else text
+
+
+def _article_ref(value: object) -> ArticleRef:
+    if isinstance(value, ArticleRef):
+        return value
+    if isinstance(value, dict):
+        return ArticleRef.model_validate(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not an article")
+    text = _SPACES.sub(" ", value.strip())
+    m = _ART_SHORT.match(text)
+    if m:
+        return ArticleRef(
+            dieu=int(m[1]),
+            khoan=int(m[2]) if m[2] else None,
+            diem=m[3].lower() if m[3] else None,
+            ghi_chu=m[4] is not None,
+        )
+    m = _ART_LONG.match(text)
+    if m:
+        return ArticleRef(
+            dieu=int(m[4]),
+            khoan=int(m[3]) if m[3] else None,
+            diem=m[2].lower() if m[2] else None,
+            ghi_chu=m[1] is not None,
+        )
+    raise ValueError(
+        f"'{value}' is not an article like 'Điều 7.1', 'khoản 1 Điều 7', 'Điều 7.9 (ghi chú)'"
+        " or { dieu = 7, khoan = 1 }"
+    )
+
+
+class Article(str):
+    """Where an obligation comes from in the regulation, parsed from the config: a string
+    ("Điều 7.1", "Điều 7.2, Điều 10.2", "khoản 1 Điều 7", "Điều 7.9 (ghi chú)"), a table
+    (`{ dieu = 7, khoan = 1 }`) or a list of either. As a string it is the compact form
+    (`Điều 7.1`) the CLI shows, and it is stored that way (it parses back); letters cite
+    `vi()` / `en()`, the legal form."""
+
+    refs: tuple[ArticleRef, ...]
+
+    def __new__(cls, value: object) -> Article:
+        if isinstance(value, Article):
+            refs = value.refs
+        elif isinstance(value, str):
+            pieces = [p for p in re.split(r"\s*(?:,|;|\svà\s)\s*", value.strip()) if p]
+            refs = tuple(_article_ref(p) for p in pieces)
+        elif isinstance(value, list | tuple):
+            refs = tuple(_article_ref(p) for p in value)
+        else:
+            refs = (_article_ref(value),)
+        if not refs:
+            raise ValueError("an article is needed, e.g. 'Điều 7.1' or { dieu = 7, khoan = 1 }")
+        obj = super().__new__(cls, ", ".join(r.short() for r in refs))
+        obj.refs = refs
+        return obj
+
+    def vi(self) -> str:
+        """`khoản 2 Điều 7 và khoản 2 Điều 10`."""
+        return _join([r.vi() for r in self.refs], " và ")
+
+    def en(self) -> str:
+        """`Article 7(2) and Article 10(2)`."""
+        return _join([r.en() for r in self.refs], " and ")
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[object], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls,
+            serialization=core_schema.plain_serializer_function_ser_schema(str),
+        )
+
+
+def _join(parts: list[str], last: str) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + last + parts[-1]
+
+
 class Milestone(_Model):
     id: Annotated[str, Field(pattern=_ID)]
     name: SafeStr
     name_en: SafeStr
-    article: SafeStr
+    # "Điều 7.1", "khoản 1 Điều 7", "Điều 7.2, Điều 10.2", "Điều 7.9 (ghi chú)" or
+    # { dieu = 7, khoan = 1 } (see Article): letters cite it in the legal form.
+    article: Article
     # members: every member (the leader too: it is a member with the same obligations);
     # leader: the cycle's leader; next_leader: organised by next year's leader (Điều 6).
     assignee: Literal["members", "leader", "next_leader"]
@@ -321,13 +461,22 @@ class Milestone(_Model):
     )
 
 
+Honorific = Literal["Ông", "Bà", "Đồng chí"]
+
+
 class Contact(_Model):
     role: Literal["focal", "head"]
     name: SafeStr
-    title: str = ""
+    # How a letter addresses the person: "Kính gửi: Đồng chí Giàng A Sử, ..." (issue 6 §5).
+    honorific: Honorific = "Đồng chí"
+    title: str = ""  # the post: "Chuyên viên", "Chủ tịch UBND huyện Nậm Pồ"
+    # The unit the person works in, as it writes itself: "Phòng Nội vụ huyện Nậm Pồ".
+    # Empty: the member's `office`; the salutation reads "<title> <office>".
+    office: str = ""
+    phone: str = ""
     email: EmailStr
 
-    _nl = field_validator("name", "title")(_no_newlines)
+    _nl = field_validator("name", "title", "office", "phone")(_no_newlines)
 
 
 class Member(_Model):
@@ -335,9 +484,22 @@ class Member(_Model):
     name: SafeStr
     # Since 2025 a member may be a commune or a department, not a district.
     kind: Literal["district", "commune", "department", "other"] = "district"
+    # Unit names as the unit writes itself, for letters (never assembled from `name`):
+    # the body that acts and seals (Điều 3.4) and the office that handles emulation work.
+    authority: str = ""  # "UBND huyện Nậm Pồ"; empty: `name`
+    office: str = ""  # "Phòng Nội vụ huyện Nậm Pồ"; empty: `authority`
+    address: str = ""  # postal address: where paper documents go when it leads the cluster
     contacts: list[Contact] = Field(min_length=1)
 
-    _nl = field_validator("name")(_no_newlines)
+    _nl = field_validator("name", "authority", "office", "address")(_no_newlines)
+
+    @property
+    def authority_name(self) -> str:
+        return self.authority or self.name
+
+    @property
+    def office_name(self) -> str:
+        return self.office or self.authority_name
 
     @model_validator(mode="after")
     def _needs_focal(self) -> Member:
@@ -368,10 +530,12 @@ class Operator(_Model):
 
 
 class Province(_Model):
-    name: SafeStr
+    name: SafeStr  # "Ban Thi đua - Khen thưởng tỉnh Điện Biên"
+    # English letters: "the Emulation and Commendation Board of Điện Biên Province".
+    name_en: str = ""
     email: EmailStr
 
-    _nl = field_validator("name")(_no_newlines)
+    _nl = field_validator("name", "name_en")(_no_newlines)
 
 
 # A TOML date (2022-09-02) or the same written as a string ("2022-09-02").
@@ -384,6 +548,34 @@ class Holidays(_Model):
     # Saturdays the government turns into working days to make up a bridge holiday.
     make_up_working_days: list[LaxDate] = []
     default_policy: Policy = "as_written"
+
+
+class HelpContact(_Model):
+    """The person a letter names for questions: "Mọi thắc mắc xin liên hệ: Bà Lò Thị Hoa,
+    Chuyên viên Phòng Nội vụ huyện Tủa Chùa, điện thoại …, e-mail …"."""
+
+    name: SafeStr
+    honorific: Honorific | None = None  # None: no honorific before the name
+    title: str = ""  # "Chuyên viên Phòng Nội vụ huyện Tủa Chùa"
+    phone: str = ""
+    email: EmailStr | None = None  # None: the mail section's reply-to address
+
+    _nl = field_validator("name", "title", "phone")(_no_newlines)
+
+
+class Delivery(_Model):
+    """How and where members send their reports (issue 6 §5): every reminder says so.
+    Each key is optional; empty ones come from the leader member of the cycle (its
+    `office`, `address`, the leader operator's e-mail), so a new leader needs no edit."""
+
+    unit: str = ""  # "Trưởng cụm (Phòng Nội vụ huyện Tủa Chùa)"
+    unit_en: str = ""
+    address: str = ""
+    email: EmailStr | None = None
+    form: str = ""  # "văn bản giấy có đóng dấu và bản điện tử"
+    form_en: str = ""  # "a signed and sealed paper copy and an electronic copy"
+
+    _nl = field_validator("unit", "unit_en", "address", "form", "form_en")(_no_newlines)
 
 
 class Mail(_Model):
@@ -402,8 +594,16 @@ class Mail(_Model):
     # The language of the e-mails (templates/emails/<lang>/); Vietnamese unless the
     # cluster's recipients read English.
     lang: Literal["vi", "en"] = "vi"
+    # Who signs the automatic letters: the sending office, never a person's signature
+    # block (issue 6 §5). Empty: "Văn phòng <cluster name>".
+    office: str = ""
+    office_en: str = ""
+    # Whom to ask about a letter (name, phone, e-mail). None: the reply-to address.
+    contact: HelpContact | None = None
 
-    _nl = field_validator("from_name", "directory", "smtp_host")(_no_newlines)
+    _nl = field_validator("from_name", "directory", "smtp_host", "office", "office_en")(
+        _no_newlines
+    )
 
 
 class Cluster(_Model):
@@ -412,9 +612,34 @@ class Cluster(_Model):
     name_en: SafeStr
     province: SafeStr
     timezone: Literal["Asia/Ho_Chi_Minh"] = "Asia/Ho_Chi_Minh"
-    regulation: str = ""
+    regulation: str = ""  # "Quy chế hoạt động của Cụm thi đua huyện vùng cao năm 2022"
+    regulation_en: str = ""  # "the 2022 Operating Regulation of the …"
+    # The decision that issued the regulation, for citations ("… ban hành kèm theo Quyết
+    # định số 12/QĐ-CTĐHVC ngày 15/3/2022 của Trưởng Cụm …"). Empty: left out of letters.
+    decision_number: str = ""
+    decision_date: LaxDate | None = None
+    decision_issuer: str = ""
+    decision_issuer_en: str = ""
+    # What ad-hoc requests (báo cáo đột xuất) cite, e.g. "khoản 3 Điều 7". None: the
+    # request itself only.
+    request_article: Article | None = None
 
-    _nl = field_validator("name", "name_en", "province", "regulation")(_no_newlines)
+    _nl = field_validator(
+        "name",
+        "name_en",
+        "province",
+        "regulation",
+        "regulation_en",
+        "decision_number",
+        "decision_issuer",
+        "decision_issuer_en",
+    )(_no_newlines)
+
+    @field_validator("decision_date", mode="before")
+    @classmethod
+    def _blank_date(cls, v: object) -> object:
+        # The seed leaves it blank until the decision is issued.
+        return None if v == "" else v
 
 
 class Cycle(_Model):
@@ -436,6 +661,7 @@ class ClusterConfig(_Model):
     province_board: Province | None = None
     holidays: Holidays = Holidays()
     mail: Mail = Mail()
+    delivery: Delivery = Delivery()
     reminders: ReminderPolicy = ReminderPolicy()
     milestones: list[Milestone] = Field(min_length=1)
 

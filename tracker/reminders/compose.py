@@ -8,6 +8,7 @@ part shows a member's name exactly as written.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from markupsafe import Markup, escape
 from tracker import paths
 from tracker.calendar.types import TZ
 from tracker.reminders import vndate
-from tracker.reminders.content import Letter
+from tracker.reminders.content import Item, Letter
 
 _STATE_VI = {
     "open": "chưa thực hiện",
@@ -68,6 +69,43 @@ class _EncodedSubject(str):
         return f"{self.name}: {encoded}{policy.linesep}"
 
 
+class _EncodedAddress(str):
+    """A From/To/Reply-To value whose non-ASCII display name travels as ONE encoded word.
+
+    The stdlib folder splits a long display name into several encoded words anywhere, even
+    inside a word. A reader following RFC 2047 §6.2 drops the space between two encoded
+    words, but CPython's own parser (policy.default) keeps it inside a phrase, so "Điện
+    Biên Đông" came back as "Điện Biên Đôn g". One encoded word per name reads back the
+    same in both; the address goes on the next line when the first would pass 78
+    characters. (A name longer than about 40 letters makes an encoded word longer than
+    RFC 2047's 75: every reader we know accepts it, and a wrong name is worse.)
+    Like a parsed address header it has `addresses` and prints as "Name <addr>".
+    """
+
+    name: str
+    addresses: tuple[Address, ...]
+
+    def __new__(cls, name: str, address: Address) -> _EncodedAddress:
+        obj = super().__new__(cls, str(address))
+        obj.name = name
+        obj.addresses = (address,)
+        return obj
+
+    def fold(self, *, policy: Policy) -> str:
+        [address] = self.addresses
+        display = address.display_name
+        if not display or display.isascii():
+            # ASCII: the registry's own formatting (quoting where needed).
+            return f"{self.name}: {address}{policy.linesep}"
+        encoded = base64.b64encode(display.encode("utf-8")).decode("ascii")
+        word = f"=?utf-8?b?{encoded}?="
+        spec = f"<{address.addr_spec}>"
+        line = f"{self.name}: {word} {spec}"
+        if len(line) <= 78:
+            return line + policy.linesep
+        return f"{self.name}: {word}{policy.linesep} {spec}{policy.linesep}"
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -95,6 +133,11 @@ def _environment(root: Path) -> Environment:
         vn_long=vndate.vn_long,
         en_long=vndate.en_long,
         weekday_vi=vndate.weekday_vi,
+        weekday_text_vi=vndate.weekday_text_vi,
+        dated_vi=vndate.dated_vi,
+        dated_en=vndate.dated_en,
+        left_vi=_left_vi,
+        left_en=_left_en,
         weekday_en=vndate.weekday_en,
         days_vi=vndate.days_phrase_vi,
         days_en=vndate.days_phrase_en,
@@ -103,6 +146,7 @@ def _environment(root: Path) -> Environment:
         state_vi=_state_vi,
         state_en=_state_en,
         plain=_plain,
+        lcfirst=_lcfirst,
     )
     return env
 
@@ -117,6 +161,39 @@ def _plain(value: object) -> Markup:
     """
     raw = str.__str__(value) if isinstance(value, str) else str(value)
     return escape(raw)
+
+
+def _left_vi(item: Item, brief: bool = False) -> str:
+    """What is left of an item's time (see vndate.countdown_vi); `brief` for subjects."""
+    if item.days_left is None:
+        return ""
+    if brief and item.last_working_day and item.working_days_left:
+        return f"còn {item.working_days_left} ngày làm việc"
+    return vndate.countdown_vi(
+        item.days_left,
+        working_days_left=item.working_days_left,
+        last_working_day=item.last_working_day,
+        event=item.event,
+    )
+
+
+def _left_en(item: Item, brief: bool = False) -> str:
+    if item.days_left is None:
+        return ""
+    if brief and item.last_working_day and item.working_days_left:
+        n = item.working_days_left
+        return f"{n} working day{'s' if n != 1 else ''} left"
+    return vndate.countdown_en(
+        item.days_left,
+        working_days_left=item.working_days_left,
+        last_working_day=item.last_working_day,
+        event=item.event,
+    )
+
+
+def _lcfirst(text: str) -> str:
+    """Half-year report → half-year report: a name inside an English sentence."""
+    return text[:1].lower() + text[1:]
 
 
 def _state_vi(state: str) -> str:
@@ -199,8 +276,8 @@ def build_message(
     msg = EmailMessage(policy=SMTP)
     subject = rendered.subject
     msg["Subject"] = subject if subject.isascii() else _EncodedSubject(subject)
-    msg["From"] = Address(display_name=from_name, addr_spec=from_addr)
-    msg["To"] = Address(display_name=rcpt.name, addr_spec=rcpt.email)
+    msg["From"] = _EncodedAddress("From", Address(display_name=from_name, addr_spec=from_addr))
+    msg["To"] = _EncodedAddress("To", Address(display_name=rcpt.name, addr_spec=rcpt.email))
     if reply_to:
         msg["Reply-To"] = Address(addr_spec=reply_to)
     msg["Date"] = format_datetime(now.astimezone(TZ))

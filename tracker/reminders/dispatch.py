@@ -37,7 +37,7 @@ from tracker.db.models import CycleRow, OutboxRow
 from tracker.reminders import outbox
 from tracker.reminders.compose import build_message, render
 from tracker.reminders.content import Lang, Letter
-from tracker.reminders.letters import build_letters
+from tracker.reminders.letters import CYCLE_KINDS, build_letters
 from tracker.reminders.transport.base import DeliveryError, Transport
 from tracker.service.cycles import CycleContext, load_context
 
@@ -214,8 +214,9 @@ async def _deliver(
     carried = {i for _, ids in letters for i in ids}
     # (Rows of a cycle that failed above are no longer ours: this leaves them alone.)
     dropped = [r for r in rows if r.id is not None and r.id not in carried]
-    settled = [r.id for r in dropped if r.id is not None and r.kind != "leader_digest"]
-    empty = [r.id for r in dropped if r.id is not None and r.kind == "leader_digest"]
+    settled = [r.id for r in dropped if r.id is not None and r.kind not in CYCLE_KINDS]
+    # A leader digest or a province report with nothing in it.
+    empty = [r.id for r in dropped if r.id is not None and r.kind in CYCLE_KINDS]
     if settled:
         # Settled between planning and now: nothing to remind of.
         report.cancelled += await asyncio.to_thread(

@@ -13,6 +13,8 @@ from datetime import date
 from tracker.calendar.types import MONTHS_EN, Window
 
 _WEEKDAYS_VI = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+# Inside a sentence: "(thứ Năm)", "(Chủ nhật)" — the spelling letters use throughout.
+_WEEKDAYS_VI_TEXT = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 _WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -66,3 +68,77 @@ def window_vi(w: Window) -> str:
 def window_en(w: Window) -> str:
     """`1 October 2022 to 30 November 2022`."""
     return f"{en_long(w.start)} to {en_long(w.end)}"
+
+
+def weekday_text_vi(d: date) -> str:
+    """`thứ Hai` … `Chủ nhật`, as a weekday reads inside a sentence."""
+    return _WEEKDAYS_VI_TEXT[d.weekday()]
+
+
+def dated_vi(d: date) -> str:
+    """`ngày 30 tháng 6 năm 2022 (thứ Năm)`: the date once, in words, with its weekday."""
+    return f"{vn_long(d)} ({weekday_text_vi(d)})"
+
+
+def dated_en(d: date) -> str:
+    """`Thursday 30 June 2022`."""
+    return f"{weekday_en(d)} {en_long(d)}"
+
+
+def countdown_vi(
+    days_left: int,
+    *,
+    working_days_left: int | None = None,
+    last_working_day: date | None = None,
+    event: bool = False,
+) -> str:
+    """What is left, as a letter says it. A deadline on a day off (as written) really ends
+    on the last working day before it, so the days are counted in working days up to it;
+    an event counts working days to the day it is held. Without working-day facts (a
+    caller that has no calendar) it counts calendar days."""
+    if event:
+        if days_left == 0:
+            return "tổ chức vào hôm nay"
+        if days_left < 0:
+            return "đã diễn ra"
+        if working_days_left is not None:
+            return f"còn {working_days_left} ngày làm việc"
+        return f"còn {days_left} ngày"
+    if days_left < 0:
+        return f"đã quá hạn {-days_left} ngày"
+    if last_working_day is not None and working_days_left is not None and days_left > 0:
+        if working_days_left == 0:
+            return "hôm nay là ngày làm việc cuối cùng"
+        return (
+            f"còn {working_days_left} ngày làm việc (ngày làm việc cuối cùng là"
+            f" {weekday_text_vi(last_working_day)}, {vn_date(last_working_day)})"
+        )
+    return days_phrase_vi(days_left)
+
+
+def countdown_en(
+    days_left: int,
+    *,
+    working_days_left: int | None = None,
+    last_working_day: date | None = None,
+    event: bool = False,
+) -> str:
+    if event:
+        if days_left == 0:
+            return "held today"
+        if days_left < 0:
+            return "already held"
+        n = working_days_left if working_days_left is not None else days_left
+        unit = "working day" if working_days_left is not None else "day"
+        return f"{n} {unit}{'s' if n != 1 else ''} to go"
+    if days_left < 0:
+        return days_phrase_en(days_left)
+    if last_working_day is not None and working_days_left is not None and days_left > 0:
+        if working_days_left == 0:
+            return "today is the last working day"
+        n = working_days_left
+        return (
+            f"{n} working day{'s' if n != 1 else ''} left (the last working day is"
+            f" {dated_en(last_working_day)})"
+        )
+    return days_phrase_en(days_left)

@@ -77,8 +77,11 @@ def due_of(ctx: CycleContext, plan: CyclePlan, ob: Obligation) -> DueDate:
 def names_of(ctx: CycleContext, ob: Obligation) -> tuple[str, str, str]:
     """(Vietnamese name, English name, article) of an obligation."""
     if ob.milestone_id.startswith("request-"):
+        # Ad-hoc requests cite what the config says (`[cluster] request_article`, e.g.
+        # "khoản 3 Điều 7" in the shipped config), never a hard-coded article.
         title = ob.title or ob.milestone_id
-        return title, title, "Điều 7.3"
+        article = ctx.cfg.cluster.request_article
+        return title, title, str(article) if article is not None else ""
     ms = ctx.milestone(ob.milestone_id)
     return ms.name, ms.name_en, ms.article
 
