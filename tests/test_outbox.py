@@ -608,3 +608,21 @@ def test_naive_times_are_refused(engine: Engine) -> None:
 
 
 # -- threads ----------------------------------------------------------------------------
+
+
+def test_no_catch_up_for_a_past_event_or_a_date_window_that_has_closed(engine: Engine) -> None:
+    # Installed on 16/06/2022: the leader was to be asked from March to date the pact
+    # signing (Quarter I, Điều 6), whose window closed on 31/03. Months late, that request
+    # would only mislead: it is superseded, not caught up. The request to date the report
+    # to the province (window until 31/07) is still useful: it goes out once.
+    init(engine)
+    plan(engine, JUNE_16)
+    with session_scope(engine) as s:
+        outbox.catch_up_missed(s, JUNE_16)
+    asks = rows(engine, kind="set_date")
+    pact = [r for r in asks if r.due == date(2022, 3, 31)]
+    assert pact and {r.state for r in pact} == {"cancelled"}
+    assert {r.last_error for r in pact} == {outbox.SUPERSEDED}
+    caught = [r for r in asks if r.catch_up]
+    assert len(caught) == 1 and caught[0].due == date(2022, 7, 31)
+    assert caught[0].recipient_role == "leader"

@@ -232,3 +232,12 @@ def test_the_leaders_two_hats_are_different_letters(run: Run) -> None:
         if r.letter_key is not None:
             letter_roles.setdefault(r.letter_key, set()).add(r.recipient_role)
     assert all(len(roles) == 1 for roles in letter_roles.values()), letter_roles
+
+
+def test_the_leaders_office_reads_whose_visit_is_coming(run: Run) -> None:
+    texts = [
+        parsed(m).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        for m in run.messages
+        if m.email == OFFICE and m.kind == "leader_digest"
+    ]
+    assert any("Kiểm tra chéo – Huyện Mường Chà" in t for t in texts)
