@@ -355,13 +355,13 @@ def catch_up_missed(session: Session, now: datetime) -> int:
         .all()
     )
     by_obligation: dict[int, list[_Due]] = defaultdict(list)
-    for row_id, ob_id, email, role, send_at, cycle_id, kind, due in rows:
+    for row_id, ob_id, email, role, send_at, cycle_id, kind, due_day in rows:
         assert row_id is not None and ob_id is not None
         # The owner's own reminders: a member duty's focal officer, a leader task's office
         # (event notices go to both); an escalation is never a catch-up, nor a notice of an
         # event already past or a request to date one whose window has closed (months late,
         # "the visit is on 12/10" or "date the pact signing by 31/3" would only mislead).
-        stale = kind in ("event_notice", "set_date") and due is not None and due < today
+        stale = kind in ("event_notice", "set_date") and due_day is not None and due_day < today
         owner = kind != "escalation" and role in ("focal", "leader") and not stale
         by_obligation[ob_id].append(_Due(row_id, email.lower(), role, send_at, cycle_id, owner))
     superseded = 0
