@@ -75,9 +75,8 @@ def _context(session: Session) -> cycles.CycleContext:
     return cycles.load_context(session, row)
 
 
-@pytest.fixture(scope="module")
-def cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cycle]:
-    folder: Path = tmp_path_factory.mktemp("simulate")
+def loaded_2022(folder: Path) -> str:
+    """A real SQLite file with the shipped cluster's 2022 cycle, loaded on 03/01/2022; its URL."""
     url = f"sqlite:///{folder / 'tracker.db'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
@@ -92,6 +91,12 @@ def cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cycle]:
             os_user="thu-ky",
         )
     engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cycle]:
+    url = loaded_2022(tmp_path_factory.mktemp("simulate"))
 
     started = time.monotonic()
     with Simulation(url) as sim:

@@ -16,20 +16,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from jobs.simulate import SentMessage, Simulation
+from tests.test_simulate import _context, loaded_2022
 from tracker.calendar.types import TZ
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config import load_config
-from tracker.db import migrate
-from tracker.db.engine import make_engine, session_scope
+from tracker.db.engine import session_scope
 from tracker.db.models import Obligation, OutboxRow
 from tracker.paths import config_dir
-from tracker.service import actions, cycles
+from tracker.service import actions
 from tracker.service.actions import Who
 from tracker.workflow import Action, Actor
 
@@ -70,28 +69,12 @@ class Run:
         return [r for r in self.rows if r.state == "sent"]
 
 
-def _ctx(s: Session) -> cycles.CycleContext:
-    row = cycles.find_cycle(s, cluster_id=None, year=2022, today=date(2023, 1, 1))
-    return cycles.load_context(s, row)
+_ctx = _context
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    folder: Path = tmp_path_factory.mktemp("events")
-    url = f"sqlite:///{folder / 'tracker.db'}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    with session_scope(engine) as s:
-        cycles.init_cycle(
-            s,
-            CFG,
-            config_path="config/cum-vung-cao-2022.toml",
-            year=2022,
-            now=datetime(2022, 1, 3, 9, tzinfo=TZ),
-            operator="truong-cum",
-            os_user="thu-ky",
-        )
-    engine.dispose()
+    url = loaded_2022(tmp_path_factory.mktemp("events"))
     with Simulation(url) as sim:
         assert sim.engine is not None
         sim.run(START, VISITS_SET.date())

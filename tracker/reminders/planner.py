@@ -178,6 +178,32 @@ def plan_reminders(
                 )
 
     if any(ob.state in UNFINISHED_STATES for ob in obligations):
+
+        def cycle_letter(
+            kind: ReminderKind,
+            key: str,
+            day: date,
+            rcpt: Recipient,
+            *,
+            offset: int = 0,
+            member_id: str | None = None,
+        ) -> PlannedReminder:
+            # A letter about the whole cycle (the leader's digest, the board's report):
+            # no obligation of its own; its day is in the key.
+            return PlannedReminder(
+                key=key,
+                obligation_id=None,
+                cycle_id=cycle_id,
+                kind=kind,
+                offset=offset,
+                due=None,
+                recipient_email=rcpt.email,
+                recipient_name=rcpt.name,
+                recipient_role=rcpt.role,
+                member_id=member_id,
+                send_at=_at(day, send_hour),
+            )
+
         for i in range(DIGEST_DAYS):
             day = today + timedelta(days=i)
             # Not before the cycle's year begins: the 2023 cycle, loaded in June 2022, must
@@ -185,39 +211,17 @@ def plan_reminders(
             if not opens <= day <= closes or not cal.is_working_day(day):
                 continue
             for rcpt in leader_recipients(cfg, leader_id):
-                add(
-                    PlannedReminder(
-                        key=digest_key(cycle_id, day, rcpt.email),
-                        obligation_id=None,
-                        cycle_id=cycle_id,
-                        kind="leader_digest",
-                        offset=0,
-                        due=None,
-                        recipient_email=rcpt.email,
-                        recipient_name=rcpt.name,
-                        recipient_role=rcpt.role,
-                        member_id=leader_id,
-                        send_at=_at(day, send_hour),
-                    )
-                )
+                key = digest_key(cycle_id, day, rcpt.email)
+                add(cycle_letter("leader_digest", key, day, rcpt, member_id=leader_id))
 
         board = cfg.reminders.report_to_province
         if board is not None:
             for day in _report_days(cfg, cal, obligations, leader_id, today, opens, closes):
                 for rcpt in province_recipients(cfg):
+                    key = province_report_key(cycle_id, day, rcpt.email)
                     add(
-                        PlannedReminder(
-                            key=province_report_key(cycle_id, day, rcpt.email),
-                            obligation_id=None,
-                            cycle_id=cycle_id,
-                            kind="province_report",
-                            offset=board.overdue_at_least,
-                            due=None,
-                            recipient_email=rcpt.email,
-                            recipient_name=rcpt.name,
-                            recipient_role=rcpt.role,
-                            member_id=None,
-                            send_at=_at(day, send_hour),
+                        cycle_letter(
+                            "province_report", key, day, rcpt, offset=board.overdue_at_least
                         )
                     )
 
