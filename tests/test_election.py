@@ -186,3 +186,18 @@ def test_the_preparatory_meeting_must_come_before_the_conference(engine: Engine)
     done = scheduled(engine, "summary_conference", date(2023, 2, 22), now=dec, force=True)
     assert done.warnings
     assert "[--force:" in audit_rows(engine)[-1].note
+
+
+def test_show_an_event_says_when_it_is_held_not_a_deadline(loaded: Cli) -> None:  # noqa: F811
+    with clock(2022, 9, 5):
+        loaded.ok(
+            "--as", "truong-cum", "schedule", "cross_inspection", "2022-10-12",
+            "--member", "muong-cha", "--cycle", "2022",
+        )  # fmt: skip
+        out = loaded.ok("show", "muong-cha", "cross_inspection", "--cycle", "2022")
+        undated = loaded.ok("show", "muong-nhe", "cross_inspection", "--cycle", "2022")
+        rows = by_key(loaded.json("--cycle", "2022"))
+    assert "Ngày tổ chức: 12/10/2022 (Thứ Tư)" in out and "Hạn:" not in out
+    assert "Ngày tổ chức: chưa ấn định (tổ chức chậm nhất 30/11/2022)" in undated
+    assert rows[("muong-cha", "cross_inspection")]["event"] is True
+    assert rows[("muong-cha", "half_year_report")]["event"] is False

@@ -169,6 +169,7 @@ STATUS_FIELDS = (
     "overdue",
     "due_soon",
     "late",
+    "event",
 )
 
 
@@ -293,7 +294,22 @@ def detail(d: Detail, lang: str) -> None:
             f"State: {label[1]} — {_cell(r, lang)[0]}",
         )
     )
-    if r.due is not None:
+    if r.due is not None and r.event:
+        # An event is held on its day; it has no deadline to miss (issue 6 §3).
+        typer.echo(
+            _t(
+                lang,
+                f"Ngày tổ chức: {vn_date(r.due)} ({weekday_vi(r.due)})",
+                f"Held on: {r.due.isoformat()} ({weekday_en(r.due)})",
+            )
+            if r.scheduled is not False
+            else _t(
+                lang,
+                f"Ngày tổ chức: chưa ấn định (tổ chức chậm nhất {vn_date(r.due)})",
+                f"Held on: not set yet (by {r.due.isoformat()} at the latest)",
+            )
+        )
+    elif r.due is not None:
         typer.echo(
             _t(
                 lang,

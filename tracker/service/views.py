@@ -33,6 +33,9 @@ class StatusRow:
     scheduled: bool | None  # events: whether the leader set the date
     standing: Standing
     obligation_id: int
+    # An event (a visit, a meeting, the conference): `due` is the day it is held; it is
+    # recorded as held, never overdue.
+    event: bool = False
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -53,6 +56,7 @@ class StatusRow:
             "overdue": self.standing.overdue,
             "due_soon": self.standing.due_soon,
             "late": self.standing.late,
+            "event": self.event,
         }
 
 
@@ -136,6 +140,7 @@ def status_rows(
                 scheduled=due.scheduled,
                 standing=st,
                 obligation_id=ob.id,
+                event=is_event(ctx, ob),
             )
         )
     member_order = {m.id: i for i, m in enumerate(ctx.cfg.members)}
