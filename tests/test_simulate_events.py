@@ -224,3 +224,17 @@ def test_the_leaders_office_reads_whose_visit_is_coming(run: Run) -> None:
         if m.email == OFFICE and m.kind == "leader_digest"
     ]
     assert any("Kiểm tra chéo – Huyện Mường Chà" in t for t in texts)
+
+
+def test_a_relative_deadline_is_worded_as_the_regulation_writes_it(run: Run) -> None:
+    texts = [
+        parsed(m).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        for m in run.messages
+        if m.email == OFFICE
+    ]
+    assert any(
+        "Gửi dự thảo báo cáo tổng kết" in t
+        and "Quy định: trước ngày Hội nghị tổng kết ít nhất 5 ngày" in t
+        and "chậm nhất ngày 17 tháng 02 năm 2023" in t  # months 1–2 take a zero (NĐ 30)
+        for t in texts
+    )

@@ -102,6 +102,11 @@ class Item:
     # needs_date: the command that sets it, for the leader's letters only:
     # "tracker schedule cross_inspection YYYY-MM-DD --member muong-cha".
     schedule_command: str = ""
+    # A date counted from another (the draft report "trước ngày Hội nghị tổng kết ít nhất
+    # 5 ngày", note under Điều 7.9): the rule as the regulation writes it, beside the date
+    # it gives. Empty for fixed days, windows and events, whose date says it all.
+    rule_vi: str = ""
+    rule_en: str = ""
 
     def __post_init__(self) -> None:
         if self.unscheduled and self.due is not None:

@@ -537,6 +537,8 @@ class _Cycle:
                 if needs_date
                 else ""
             ),
+            rule_vi=due.rule_vi if due.depends_on else "",
+            rule_en=due.rule_en if due.depends_on else "",
         )
 
     def _article(self, ob: Obligation) -> tuple[str, str, str]:
