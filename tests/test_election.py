@@ -25,11 +25,12 @@ from tests.test_service import (
     init,
     obligations,
 )
-from tracker.db.engine import session_scope
+from tracker.db.engine import make_engine, session_scope
 from tracker.db.models import CycleRow
 from tracker.errors import BadInputError, NotFoundError, PermissionDeniedError
 from tracker.service import election, views
 from tracker.service.actions import Who
+from tracker.service.views import article_of
 from tracker.workflow import Action
 
 CONFERENCE_DAY = at(2023, 3, 10, 15)
@@ -201,3 +202,36 @@ def test_show_an_event_says_when_it_is_held_not_a_deadline(loaded: Cli) -> None:
     assert "Ngày tổ chức: chưa ấn định (tổ chức chậm nhất 30/11/2022)" in undated
     assert rows[("muong-cha", "cross_inspection")]["event"] is True
     assert rows[("muong-cha", "half_year_report")]["event"] is False
+
+
+def test_a_request_cites_the_article_the_leader_gives(loaded: Cli) -> None:  # noqa: F811
+    # Điều 7.3 in the shipped regulation; a commune cluster's own numbering, or another
+    # article (Điều 4.7: the leader may ask for reports), is cited as the leader writes it.
+    with clock(2022, 11, 1):
+        loaded.ok(
+            "--as", "truong-cum", "request", "Báo cáo nhanh về thiên tai",
+            "--due", "2022-11-20", "--member", "nam-po", "--article", "khoản 7 Điều 4",
+        )  # fmt: skip
+        loaded.ok(
+            "--as", "truong-cum", "request", "Số liệu hộ nghèo", "--due", "2022-11-21",
+            "--member", "nam-po",
+        )  # fmt: skip
+        line = loaded.fails(
+            2, "--as", "truong-cum", "request", "x", "--due", "2022-11-22", "--article", "abc"
+        )
+        rows = by_key(loaded.json())
+        history = loaded.ok("history", "--member", "nam-po")
+    assert "--article 'abc'" in line
+    assert rows[("nam-po", "request-1")]["article"] == "Điều 4.7"
+    assert rows[("nam-po", "request-2")]["article"] == "Điều 7.3"  # the config's default
+    assert "căn cứ Điều 4.7" in history
+    # The letters cite it in the legal form.
+    engine = make_engine(loaded.url)
+    try:
+        with session_scope(engine) as s:
+            ctx = context(s, today=date(2022, 11, 1))
+            ob = next(o for o in ctx.obligations if o.milestone_id == "request-1")
+            cited = article_of(ctx.cfg, ob)
+    finally:
+        engine.dispose()
+    assert cited is not None and cited.vi() == "khoản 7 Điều 4"

@@ -259,9 +259,25 @@ def request(
     ] = None,
     note: NoteOpt = "",
     cycle: CycleOpt = None,
+    article: Annotated[
+        str | None,
+        typer.Option(
+            "--article",
+            help="Article the request cites, e.g. 'khoản 3 Điều 7' (default: the config's).",
+        ),
+    ] = None,
 ) -> None:
     """Yêu cầu báo cáo đột xuất (Điều 7.3). An ad-hoc report request."""
-    _run(ctx, "request", title=title, due=due, members=member or [], note=note, cycle=cycle)
+    _run(
+        ctx,
+        "request",
+        title=title,
+        due=due,
+        members=member or [],
+        note=note,
+        cycle=cycle,
+        article=article,
+    )
 
 
 @app.command()

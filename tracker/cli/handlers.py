@@ -430,6 +430,7 @@ def _request(settings: Settings, kw: dict[str, Any]) -> int:
             now=at,
             members=kw["members"] or None,
             note=kw["note"],
+            article=kw["article"],
         )
     render.requested(created, due, settings.lang)
     return 0

@@ -79,6 +79,9 @@ class Obligation(SQLModel, table=True):
     assignee: str = Field(max_length=16)  # members | leader | next_leader | request
     title: str | None = None  # ad-hoc requests only
     due_override: date | None = None  # ad-hoc requests: the date in the leader's request
+    # Ad-hoc requests: the article the leader's request cites (`request --article`), in
+    # the compact form the config uses; None: the config's `[cluster] request_article`.
+    article: str | None = Field(default=None, max_length=128)
     event_date: date | None = None  # the conference date / this member's inspection visit
     state: str = Field(default="open", max_length=16, index=True)
     submitted_on: date | None = None

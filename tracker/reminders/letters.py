@@ -58,7 +58,7 @@ from tracker.reminders.content import (
 )
 from tracker.reminders.planner import REMINDED_STATES
 from tracker.service.cycles import CycleContext
-from tracker.service.views import due_of, names_of
+from tracker.service.views import article_of, due_of, names_of
 
 Hat = Literal["leader", "member"]
 
@@ -543,11 +543,7 @@ class _Cycle:
 
     def _article(self, ob: Obligation) -> tuple[str, str, str]:
         """(Vietnamese legal form, English, compact form) of the obligation's article."""
-        if ob.milestone_id.startswith("request-"):
-            art = self.cfg.cluster.request_article
-        else:
-            ms = self.cfg.find_milestone(ob.milestone_id)
-            art = ms.article if ms is not None else None
+        art = article_of(self.cfg, ob)
         if art is None:
             return "", "", ""
         return art.vi(), art.en(), str(art)

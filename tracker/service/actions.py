@@ -353,9 +353,13 @@ def request(
     now: datetime,
     members: list[str] | None = None,
     note: str = "",
+    article: str | None = None,
 ) -> list[Obligation]:
-    """An ad-hoc report request with its own due date (Điều 7.3, Điều 4.7)."""
+    """An ad-hoc report request with its own due date (Điều 7.3, Điều 4.7). `article`: the
+    article the leader's written request cites ("khoản 3 Điều 7", "Điều 4.7"); None: the
+    config's `[cluster] request_article`."""
     require_leader(who.actor, "gửi yêu cầu báo cáo", "request a report")
+    cited = _parse_article(article) if article is not None else None
     title = title.strip()
     if not title or "\n" in title or "\r" in title:
         raise BadInputError(
@@ -376,6 +380,7 @@ def request(
         if ob.milestone_id.startswith("request-")
     ]
     milestone_id = f"request-{max(used, default=0) + 1}"
+    summary = f"{title} — hạn {due.isoformat()}" + (f", căn cứ {cited}" if cited else "")
     created = []
     for mid in dict.fromkeys(targets):
         ob = Obligation(
@@ -385,6 +390,7 @@ def request(
             assignee="request",
             title=title,
             due_override=due,
+            article=cited,
         )
         session.add(ob)
         session.flush()
@@ -397,7 +403,25 @@ def request(
                 now,
                 "request",
                 to_state=State.OPEN.value,
-                note=f"{title} — hạn {due.isoformat()}. {note}".strip(),
+                note=f"{summary}. {note}".strip(),
             )
         )
     return created
+
+
+def _parse_article(text: str) -> str:
+    """`request --article`: parsed like the config's `article` (a commune cluster's own
+    numbering too), stored in the compact form; a typo is refused, not cited."""
+    from tracker.config.schema import Article
+
+    if "\n" in text or "\r" in text:
+        raise BadInputError("--article phải là một dòng.", "--article must be one line.")
+    try:
+        return str(Article(text))
+    except ValueError as exc:
+        raise BadInputError(
+            f"--article '{text}' không đọc được ({exc}): viết ví dụ 'khoản 3 Điều 7' hoặc"
+            " 'Điều 7.3'.",
+            f"--article '{text}' cannot be read ({exc}): write e.g. 'khoản 3 Điều 7' or"
+            " 'Điều 7.3'.",
+        ) from None

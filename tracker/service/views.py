@@ -10,7 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from tracker.calendar.engine import CyclePlan, policy_alternatives
 from tracker.calendar.types import TZ, DueDate, Policy, Window
-from tracker.config.schema import RelativeRule
+from tracker.config.schema import Article, ClusterConfig, RelativeRule
 from tracker.db.models import AuditEntry, Obligation, OutboxPause, OutboxRow
 from tracker.service.cycles import CycleContext
 from tracker.status import Standing, standing
@@ -78,13 +78,24 @@ def due_of(ctx: CycleContext, plan: CyclePlan, ob: Obligation) -> DueDate:
     return plan.due(ob.milestone_id, ob.member_id)
 
 
+def article_of(cfg: ClusterConfig, ob: Obligation) -> Article | None:
+    """The article an obligation comes from: its milestone's; for an ad-hoc request the one
+    the leader's request cited (`request --article`), else the config's
+    `[cluster] request_article` ("khoản 3 Điều 7" in the shipped config) — never a
+    hard-coded article, so a commune cluster's own numbering is cited."""
+    if ob.milestone_id.startswith("request-"):
+        if ob.article:
+            return Article(ob.article)
+        return cfg.cluster.request_article
+    ms = cfg.find_milestone(ob.milestone_id)
+    return ms.article if ms is not None else None
+
+
 def names_of(ctx: CycleContext, ob: Obligation) -> tuple[str, str, str]:
     """(Vietnamese name, English name, article) of an obligation."""
     if ob.milestone_id.startswith("request-"):
-        # Ad-hoc requests cite what the config says (`[cluster] request_article`, e.g.
-        # "khoản 3 Điều 7" in the shipped config), never a hard-coded article.
         title = ob.title or ob.milestone_id
-        article = ctx.cfg.cluster.request_article
+        article = article_of(ctx.cfg, ob)
         return title, title, str(article) if article is not None else ""
     ms = ctx.milestone(ob.milestone_id)
     return ms.name, ms.name_en, ms.article
