@@ -22,7 +22,7 @@ from tracker.config.schema import Mail
 from tracker.db import migrate
 from tracker.db.engine import make_engine, mask_url, session_scope
 from tracker.db.models import CycleRow
-from tracker.errors import BadInputError, NotFoundError
+from tracker.errors import NotFoundError
 from tracker.reminders import dispatch, outbox
 from tracker.reminders.content import Lang
 from tracker.reminders.dispatch import TickReport
@@ -59,17 +59,7 @@ def open_store(db_url: str) -> Engine:
         raise not_set_up(mask_url(db_url))
     engine = make_engine(db_url)
     try:
-        rev = migrate.current_revision(engine)
-        if rev is None:
-            raise BadInputError(
-                f"Cơ sở dữ liệu {mask_url(engine.url)} chưa được khởi tạo. Chạy 'tracker init' trước.",
-                f"The database {mask_url(engine.url)} is not set up yet. Run 'tracker init' first.",
-            )
-        if rev != migrate.head_revision():
-            raise BadInputError(
-                "Cơ sở dữ liệu dùng lược đồ cũ. Chạy 'tracker init' để nâng cấp.",
-                "The database has an older schema. Run 'tracker init' to upgrade it.",
-            )
+        migrate.require_newest(engine)
     except BaseException:
         engine.dispose()
         raise

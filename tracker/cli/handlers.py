@@ -207,15 +207,7 @@ def _store(settings: Settings) -> Iterator[Session]:
 def _check_schema(engine: Engine) -> None:
     from tracker.db import migrate  # Alembic is slow to import: only when really needed
 
-    rev = migrate.current_revision(engine)
-    if rev is None:
-        raise _not_set_up(mask_url(engine.url))
-    if rev != migrate.head_revision():
-        migrate.check_known(engine)  # a newer tracker's database: say so, not "run init"
-        raise BadInputError(
-            "Cơ sở dữ liệu dùng lược đồ cũ. Chạy 'tracker init' để nâng cấp.",
-            "The database has an older schema. Run 'tracker init' to upgrade it.",
-        )
+    migrate.require_newest(engine)
 
 
 def _context(

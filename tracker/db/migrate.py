@@ -144,3 +144,21 @@ def check_known(engine: Engine) -> None:
     with engine.connect() as conn:
         if not _known(conn, MIGRATIONS_DIR):
             raise _newer_schema()
+
+
+def require_newest(engine: Engine) -> None:
+    """The one schema check of every command and of the daemon: a one-line error unless
+    the database is at this tracker's newest revision — not set up ("run tracker init"),
+    made by a newer tracker ("install the newest tracker", never "run init": init cannot
+    downgrade), or older ("run tracker init" to upgrade)."""
+    from tracker.db.engine import mask_url, not_set_up
+
+    rev = current_revision(engine)
+    if rev is None:
+        raise not_set_up(mask_url(engine.url))
+    if rev != head_revision():
+        check_known(engine)
+        raise BadInputError(
+            "Cơ sở dữ liệu dùng lược đồ cũ. Chạy 'tracker init' để nâng cấp.",
+            "The database has an older schema. Run 'tracker init' to upgrade it.",
+        )
