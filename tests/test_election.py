@@ -235,3 +235,14 @@ def test_a_request_cites_the_article_the_leader_gives(loaded: Cli) -> None:  # n
     finally:
         engine.dispose()
     assert cited is not None and cited.vi() == "khoản 7 Điều 4"
+
+
+def test_a_request_due_beyond_the_cycles_reach_is_refused(loaded: Cli) -> None:  # noqa: F811
+    # 31/12/9999 was accepted and then broke the planning of the whole cycle on every tick.
+    with clock(2022, 11, 1):
+        for due in ("9999-12-31", "2024-01-01"):
+            line = loaded.fails(2, "--as", "truong-cum", "request", "x", "--due", due)
+            assert "quá xa" in line and "31/12/2023" in line, line
+        loaded.ok("--as", "truong-cum", "request", "x", "--due", "2023-12-31")
+        rows = by_key(loaded.json())
+    assert {ms for _, ms in rows if ms.startswith("request-")} == {"request-1"}

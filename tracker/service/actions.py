@@ -371,6 +371,18 @@ def request(
             f"Hạn {vn_date(due)} đã qua; chọn hạn từ hôm nay trở đi.",
             f"Due date {due.isoformat()} is past; pick today or later.",
         )
+    # A cycle ends with the conference in Quarter I of Y+1 (Điều 7.7); a request due after
+    # Y+1 belongs to no cycle the tracker reminds (and 31/12/9999 broke every tick's plan).
+    last = date(ctx.year + 1, 12, 31)
+    if due > last:
+        raise BadInputError(
+            f"Hạn {vn_date(due)} quá xa: yêu cầu của chu kỳ {ctx.year} phải có hạn chậm nhất"
+            f" ngày {vn_date(last)}. Yêu cầu cho năm sau thì tạo trong chu kỳ năm sau"
+            " (--cycle).",
+            f"Due date {due.isoformat()} is too far: a request of the {ctx.year} cycle must be"
+            f" due by {last.isoformat()}. For a later year, make it in that year's cycle"
+            " (--cycle).",
+        )
     targets = members or [m.id for m in ctx.cfg.members]
     for mid in targets:
         ctx.require_member(mid)
