@@ -715,3 +715,16 @@ def test_a_configured_report_to_the_board_lists_members_lapses_only_before_the_c
     assert [
         r for r in plan(done, cfg, now=at8(date(2022, 7, 15))) if r.kind == "province_report"
     ] == []
+
+
+def test_a_next_leader_task_is_the_leaders_until_a_next_leader_is_named() -> None:
+    from tracker.reminders.planner import is_leader_task
+
+    pact = CFG.milestone("pact_signing").model_copy(update={"assignee": "next_leader"})
+    # Nobody named: the task falls to the leader, whose office is written to.
+    assert is_leader_task(pact, LEADER, LEADER)
+    # A named next leader (Mường Nhé) owns it as that member's own work: its focal officer.
+    assert not is_leader_task(pact, "muong-nhe", LEADER)
+    assert is_leader_task(CFG.milestone("score_summary"), LEADER, LEADER)
+    assert not is_leader_task(CFG.milestone("annual_report"), LEADER, LEADER)
+    assert not is_leader_task(None, LEADER, LEADER)  # an ad-hoc request is a member's

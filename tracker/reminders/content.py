@@ -93,7 +93,7 @@ class Item:
     last_working_day: date | None = None
     # Working days late (> 0 when overdue): the province report lists it.
     working_days_late: int | None = None
-    # The leader's own task (a `leader` or `next_leader` milestone, or dating an event):
+    # The leader's own task (planner.is_leader_task, or dating an event):
     # it goes to the leader's office, under the leader's hat.
     leader_task: bool = False
     # An event whose date the leader has set; False: `due` is the end of the window it

@@ -43,7 +43,7 @@ from typing import Literal
 from tracker.calendar.engine import CyclePlan
 from tracker.calendar.types import local_date
 from tracker.calendar.workdays import WorkCalendar
-from tracker.config.schema import ClusterConfig, EventRule, Member, Operator
+from tracker.config.schema import ClusterConfig, Member
 from tracker.db.models import Obligation, OutboxRow
 from tracker.reminders import vndate
 from tracker.reminders.content import (
@@ -56,9 +56,10 @@ from tracker.reminders.content import (
     Role,
     Signature,
 )
-from tracker.reminders.planner import REMINDED_STATES
+from tracker.reminders.planner import REMINDED_STATES, is_leader_task
+from tracker.reminders.recipients import leader_offices, leader_recipients
 from tracker.service.cycles import CycleContext
-from tracker.service.views import article_of, due_of, names_of
+from tracker.service.views import article_of, due_of, is_event, names_of
 
 Hat = Literal["leader", "member"]
 
@@ -91,7 +92,6 @@ _URGENCY = (
 # is addressed in the most senior one.
 _SENIORITY: tuple[Role, ...] = ("province", "head", "focal")
 WEEK_DAYS = 7  # the leader digest's "due this week" and "recently completed"
-_LEADER_ASSIGNEES = ("leader", "next_leader")
 
 
 def build_letters(
@@ -194,26 +194,12 @@ class _Cycle:
     # -- which rows, which hat ----------------------------------------------------------
 
     def is_leader_task(self, ob: Obligation) -> bool:
-        ms = self.cfg.find_milestone(ob.milestone_id)
-        return ms is not None and ms.assignee in _LEADER_ASSIGNEES
+        return is_leader_task(
+            self.cfg.find_milestone(ob.milestone_id), ob.member_id, self.leader_id
+        )
 
     def is_event(self, ob: Obligation) -> bool:
-        """An event (held on its day, never overdue): the milestone's own `is_event` when
-        the schema has it (an `event` flag may override the rule), else an `event` rule —
-        not a leader-dated deadline, which is dated like an event but is a deadline."""
-        ms = self.cfg.find_milestone(ob.milestone_id)
-        if ms is None:
-            return False
-        flag = getattr(ms, "is_event", None)
-        if isinstance(flag, bool):
-            return flag
-        return isinstance(ms.rule, EventRule) and ms.rule.kind == "event"
-
-    def _leader_office(self, op: Operator) -> bool:
-        """A `leader` operator with an address, for this cycle's leader: one bound to a
-        member (`member`, where the schema has it) is the office only while it leads."""
-        bound = getattr(op, "member", None)
-        return op.role == "leader" and op.email is not None and bound in (None, self.leader_id)
+        return is_event(self.ctx, ob)
 
     def hat(self, row: OutboxRow) -> Hat:
         if row.recipient_role == "leader":
@@ -408,12 +394,9 @@ class _Cycle:
         the cycle's leader member (its office, its address, the leader's mailbox)."""
         d = self.cfg.delivery
         unit = send_to(self.cfg, self.leader_id)
-        leader_mail = next(
-            (str(op.email) for op in self.cfg.operators if self._leader_office(op)), ""
-        )
+        office = leader_recipients(self.cfg, self.leader_id)
+        leader_mail = office[0].email if office else ""
         member = self._member(self.leader_id)
-        if not leader_mail and member is not None:
-            leader_mail = next((str(c.email) for c in member.contacts if c.role == "focal"), "")
         return Delivery(
             unit_vi=d.unit or unit[0],
             unit_en=d.unit_en or (unit[1] if not d.unit else d.unit),
@@ -433,8 +416,8 @@ class _Cycle:
         if role == "leader":
             # The leader's office: an operator with the leader role, written to as an
             # office; else a contact of the leader's member, written to as a person.
-            for op in self.cfg.operators:
-                if self._leader_office(op) and str(op.email).lower() == email.lower():
+            for op in leader_offices(self.cfg, self.leader_id):
+                if str(op.email).lower() == email.lower():
                     return Recipient(name=op.name, email=email, role="leader")
             found = self._contact(self.leader_id, email)
             if found is not None:

@@ -319,7 +319,7 @@ def _slots(
     """The obligation's reminders with the due date their key carries."""
     # Two hats (Điều 3.2): what the leader's unit owes as a member goes to its focal
     # officer, like every member's; the leader's tasks go to the leader's office.
-    leader_task = ms is not None and ms.assignee == "leader"
+    leader_task = is_leader_task(ms, ob.member_id, leader_id)
     office = leader_recipients(cfg, leader_id)
     owner = office if leader_task else member_contacts(cfg, ob.member_id, "focal")
     if not owner:
@@ -351,6 +351,15 @@ def _slots(
         # The leader is not escalated to about its own work, nor about its own unit's.
         slots += _escalation(cfg, cal, due.date, policy, ob.member_id, leader_id)
     return [(s, due.date) for s in slots]
+
+
+def is_leader_task(ms: Milestone | None, owner: str, leader_id: str) -> bool:
+    """A task of the cycle's leader (its office's letters), not a member's duty: a `leader`
+    milestone, or a `next_leader` one that falls to the leader while no next leader is
+    named. A named next leader's task is that member's own (its focal officer)."""
+    if ms is None:
+        return False
+    return ms.assignee == "leader" or (ms.assignee == "next_leader" and owner == leader_id)
 
 
 def _set_date_from(ms: Milestone | None, due: DueDate, year: int) -> date | None:

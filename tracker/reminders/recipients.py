@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from tracker.config.schema import ClusterConfig
+from tracker.config.schema import ClusterConfig, Operator
 
 RecipientRole = Literal["focal", "head", "leader", "province"]
 
@@ -42,6 +42,17 @@ def member_contacts(
     return _dedup(Recipient(c.email, c.name, role) for c in member.contacts if c.role == role)
 
 
+def leader_offices(cfg: ClusterConfig, leader_id: str) -> list[Operator]:
+    """The `leader` operators with an address that are this leader's office: one bound to
+    a member (`member = …`) only while that member leads (after `tracker elect`, the next
+    cycle's leader has its own office, or its focal officer)."""
+    return [
+        op
+        for op in cfg.operators
+        if op.role == "leader" and op.email is not None and op.member in (None, leader_id)
+    ]
+
+
 def leader_recipients(cfg: ClusterConfig, leader_id: str) -> tuple[Recipient, ...]:
     """The leader's office (Trưởng cụm, Điều 3.2, Điều 4) for the leader's tasks and
     digest: the operators with the leader role that have an address; without one, the
@@ -49,8 +60,8 @@ def leader_recipients(cfg: ClusterConfig, leader_id: str) -> tuple[Recipient, ..
     focal officer as a member (member_contacts), in letters of their own."""
     operators = [
         Recipient(op.email, op.name, "leader")
-        for op in cfg.operators
-        if op.role == "leader" and op.email is not None and op.member in (None, leader_id)
+        for op in leader_offices(cfg, leader_id)
+        if op.email is not None
     ]
     if operators:
         return _dedup(operators)

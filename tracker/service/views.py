@@ -122,6 +122,7 @@ def status_rows(
         if not ob.active or (member is not None and ob.member_id != member):
             continue
         due = due_of(ctx, plan, ob)
+        event = is_event(ctx, ob)
         st = standing(
             State(ob.state),
             due.date,
@@ -129,7 +130,7 @@ def status_rows(
             due_soon_days=ctx.cfg.cycle.due_soon_days,
             submitted_on=ob.submitted_on,
             completed_on=ob.completed_on,
-            event=is_event(ctx, ob),
+            event=event,
         )
         if overdue_only and not st.overdue:
             continue
@@ -151,7 +152,7 @@ def status_rows(
                 scheduled=due.scheduled,
                 standing=st,
                 obligation_id=ob.id,
-                event=is_event(ctx, ob),
+                event=event,
             )
         )
     member_order = {m.id: i for i, m in enumerate(ctx.cfg.members)}
