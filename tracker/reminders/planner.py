@@ -252,11 +252,10 @@ def _report_days(
     stop = closes
     for ob in obligations:
         if ob.milestone_id == board.until and ob.due is not None:
-            end = ob.due.date if ob.due.scheduled is not False else None
-            if end is None and ob.due.window is not None:
-                end = ob.due.window.end + timedelta(days=1)
-            if end is not None:
-                stop = min(stop, end - timedelta(days=1))
+            if ob.due.scheduled is not False and ob.due.date is not None:
+                stop = min(stop, ob.due.date - timedelta(days=1))  # the day before it
+            elif ob.due.window is not None:
+                stop = min(stop, ob.due.window.end)  # not dated yet: its window's end
     reportable = [
         ob.due.date
         for ob in obligations

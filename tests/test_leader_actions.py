@@ -1,7 +1,9 @@
-"""The election of next year's leader (Điều 7.9) and what follows from it (Điều 3.2, 6):
-`tracker elect` through the service on both databases, and through the CLI.
+"""What the leader records and dates, through the service (both databases) and the CLI
+(issue 6 §2, §3, §5): the election of next year's leader (Điều 7.9, 3.2, 6); events
+recorded as held, never overdue; the preparatory meeting before the conference; what an
+ad-hoc request cites and how far its due date may reach."""
 
-Also here: events are recorded as held, never overdue (issue 6 §3)."""
+# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -150,7 +152,7 @@ def test_events_are_never_overdue_and_are_recorded_as_held(engine: Engine) -> No
     assert dues[("muong-cha", "cross_inspection")] is not None
 
 
-def test_tracker_elect_from_the_cli(loaded: Cli) -> None:  # noqa: F811 (the fixture)
+def test_tracker_elect_from_the_cli(loaded: Cli) -> None:
     with clock(2023, 3, 10, 16):
         out = loaded.ok(
             "--as", "truong-cum", "elect", "muong-cha", "--cycle", "2022", "--ref", "BB 05"
@@ -189,7 +191,7 @@ def test_the_preparatory_meeting_must_come_before_the_conference(engine: Engine)
     assert "[--force:" in audit_rows(engine)[-1].note
 
 
-def test_show_an_event_says_when_it_is_held_not_a_deadline(loaded: Cli) -> None:  # noqa: F811
+def test_show_an_event_says_when_it_is_held_not_a_deadline(loaded: Cli) -> None:
     with clock(2022, 9, 5):
         loaded.ok(
             "--as", "truong-cum", "schedule", "cross_inspection", "2022-10-12",
@@ -204,7 +206,7 @@ def test_show_an_event_says_when_it_is_held_not_a_deadline(loaded: Cli) -> None:
     assert rows[("muong-cha", "half_year_report")]["event"] is False
 
 
-def test_a_request_cites_the_article_the_leader_gives(loaded: Cli) -> None:  # noqa: F811
+def test_a_request_cites_the_article_the_leader_gives(loaded: Cli) -> None:
     # Điều 7.3 in the shipped regulation; a commune cluster's own numbering, or another
     # article (Điều 4.7: the leader may ask for reports), is cited as the leader writes it.
     with clock(2022, 11, 1):
@@ -237,7 +239,7 @@ def test_a_request_cites_the_article_the_leader_gives(loaded: Cli) -> None:  # n
     assert cited is not None and cited.vi() == "khoản 7 Điều 4"
 
 
-def test_a_request_due_beyond_the_cycles_reach_is_refused(loaded: Cli) -> None:  # noqa: F811
+def test_a_request_due_beyond_the_cycles_reach_is_refused(loaded: Cli) -> None:
     # 31/12/9999 was accepted and then broke the planning of the whole cycle on every tick.
     with clock(2022, 11, 1):
         for due in ("9999-12-31", "2024-01-01"):
