@@ -248,3 +248,18 @@ def test_a_request_due_beyond_the_cycles_reach_is_refused(loaded: Cli) -> None:
         loaded.ok("--as", "truong-cum", "request", "x", "--due", "2023-12-31")
         rows = by_key(loaded.json())
     assert {ms for _, ms in rows if ms.startswith("request-")} == {"request-1"}
+
+
+def test_status_shows_a_past_event_as_waiting_to_be_recorded_not_late(loaded: Cli) -> None:
+    with clock(2022, 9, 5):
+        loaded.ok(
+            "--as", "truong-cum", "schedule", "cross_inspection", "2022-10-05",
+            "--member", "nam-po", "--cycle", "2022",
+        )  # fmt: skip
+    with clock(2022, 10, 6):
+        out = loaded.ok("status", "--cycle", "2022")
+    visit = next(line for line in out.splitlines() if line.startswith("Kiểm tra chéo"))
+    assert "◦ chờ ghi nhận đã tổ chức" in visit and "còn -" not in visit
+    pact = next(line for line in out.splitlines() if line.startswith("Ký kết giao ước"))
+    assert "? chưa ấn định, đã hết khung" in pact and "≤-" not in pact
+    assert "◦ sự kiện đã qua, chờ ghi nhận" in out

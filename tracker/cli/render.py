@@ -68,8 +68,14 @@ def _cell(r: StatusRow, lang: str) -> tuple[str, str | None]:
         return mark + _t(lang, "? chưa lịch", "? no date"), None
     assert days is not None
     if r.scheduled is False and not st.overdue:
-        # An event the leader has not dated yet: its window's end is only the latest day.
+        # A date the leader has not set yet: its window's end is only the latest day.
+        if days < 0:
+            return mark + _t(lang, "? chưa ấn định, đã hết khung", "? not dated, window over"), None
         return mark + _t(lang, f"? chưa ấn định ngày (≤{days}n)", f"? not dated (≤{days}d)"), None
+    if r.event and days < 0:
+        # An event is held, not late: once its day is past it waits to be recorded as
+        # held (`tracker complete … --ref "Biên bản …"`), never "overdue".
+        return mark + _t(lang, "◦ chờ ghi nhận đã tổ chức", "◦ held? record it"), None
     if st.overdue:
         return mark + _t(lang, f"✗ quá {-days}n", f"✗ {-days}d late"), "red"
     if st.due_soon:
@@ -143,9 +149,11 @@ def status_table(
         _t(
             lang,
             "✓ xong · ↑ đã gửi, chờ xác nhận · ! sắp đến hạn · ✗ quá hạn · ↩ bị trả lại · – miễn"
-            " · ? chưa có lịch (n = ngày). Chi tiết: tracker show <đơn vị> <mốc>",
+            " · ? chưa có lịch · ◦ sự kiện đã qua, chờ ghi nhận (n = ngày)."
+            " Chi tiết: tracker show <đơn vị> <mốc>",
             "✓ done · ↑ submitted, awaiting leader · ! due soon · ✗ overdue · ↩ returned · – waived"
-            " · ? not scheduled (d = days). Details: tracker show <member> <milestone>",
+            " · ? not scheduled · ◦ event past, to record as held (d = days)."
+            " Details: tracker show <member> <milestone>",
         )
     )
 
