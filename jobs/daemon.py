@@ -1,7 +1,7 @@
 """`tracker run`: the reminder daemon (issue 3 §4).
 
 APScheduler 3.x is only the clock: one interval job that runs at start-up and then every
-TRACKER_TICK_SECONDS (default 30, at most 60). Each run is one `dispatch.tick` — plan, claim
+`mail.tick_seconds` / TRACKER_TICK_SECONDS (default 30, at most 60; jobs.tick.settings_for). Each run is one `dispatch.tick` — plan, claim
 due rows, send, mark — and every decision lives in the outbox table, so a crash loses
 nothing: a claim whose holder died is taken again once its lease runs out, with the same
 Message-ID.
@@ -17,10 +17,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,47 +27,25 @@ from sqlalchemy.engine import Engine
 
 from jobs import clock
 from jobs.tick import (
-    DEFAULTS,
     TickSettings,
+    mail_config,
     newest_cycle,
     open_store,
+    settings_for,
     tick_once,
     transport_for,
     worker_id,
 )
 from tracker.calendar.types import TZ
 from tracker.db.engine import mask_url, session_scope
-from tracker.errors import BadInputError, TrackerError
-from tracker.reminders import outbox
+from tracker.delivery import claim, pause
+from tracker.errors import TrackerError
 from tracker.reminders.office import Office
 from tracker.reminders.transport import Transport
 from tracker.reminders.vndate import vn_date
 from tracker.service.cycles import all_cycles, load_context
 
-TICK_ENV = "TRACKER_TICK_SECONDS"
-DEFAULT_TICK_SECONDS = 30.0
-MAX_TICK_SECONDS = 60.0
-
 log = logging.getLogger("tracker.daemon")
-
-
-def tick_seconds(environ: Mapping[str, str] | None = None) -> float:
-    env = os.environ if environ is None else environ
-    text = env.get(TICK_ENV, "").strip()
-    if not text:
-        return DEFAULT_TICK_SECONDS
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= MAX_TICK_SECONDS:
-        raise BadInputError(
-            f"{TICK_ENV}='{text}' không hợp lệ: ghi số giây, lớn hơn 0 và tối đa"
-            f" {MAX_TICK_SECONDS:g}, hoặc bỏ biến này (mặc định {DEFAULT_TICK_SECONDS:g}).",
-            f"{TICK_ENV}='{text}' is invalid: give seconds, more than 0 and at most"
-            f" {MAX_TICK_SECONDS:g}, or unset it (default {DEFAULT_TICK_SECONDS:g}).",
-        )
-    return value
 
 
 class _LocalTimeFormatter(logging.Formatter):
@@ -147,6 +123,8 @@ class Daemon:
                 settings=self.opts.settings,
                 stop=self.stop,
                 lang="en" if lang == "en" else "vi",
+                # One line per letter as it completes, not a burst at the end of the tick.
+                on_result=lambda r: log.info(r.line(lang)),
             )
         except TrackerError as exc:
             # A busy or unreachable database, a bad setting: say it, try again next tick.
@@ -157,8 +135,6 @@ class Daemon:
             return
         self.ticks += 1
         self.sent += report.sent
-        for result in report.results:
-            log.info(result.line(lang))
         if report.paused and not self.paused:
             log.error(_t(lang, "Việc gửi thư tạm dừng: ", "Sending is paused: ") + report.paused)
         self.paused = report.paused
@@ -200,7 +176,6 @@ def run_daemon(db_url: str, *, lang: str = "vi") -> int:
     cycle, bad settings) raise TrackerError, which the CLI prints as one line."""
     # A garbage replay clock would otherwise fail every tick, in the log only.
     clock.check()
-    interval = tick_seconds()
     engine = open_store(db_url)
     try:
         with session_scope(engine) as session:
@@ -208,9 +183,12 @@ def run_daemon(db_url: str, *, lang: str = "vi") -> int:
             loaded = [f"{c.cluster_id} {c.year}" for c in all_cycles(session)]
             # A pause (SMTP login or TLS refused) tells the user to fix it and restart: a
             # restart reads the credentials anew, so it tries again at once.
-            outbox.clear_pause(session)
-        transport = transport_for(engine)
-        opts = _Options(lang=lang, interval=interval, worker=worker_id(), settings=DEFAULTS)
+            pause.clear_pause(session)
+        settings = settings_for(mail_config(engine))
+        transport = transport_for(engine, settings)
+        opts = _Options(
+            lang=lang, interval=settings.tick_seconds, worker=worker_id(), settings=settings
+        )
         _setup_logging()
         return asyncio.run(_serve(engine, transport, opts, loaded))
     finally:
@@ -243,7 +221,7 @@ async def _serve(engine: Engine, transport: Transport, opts: _Options, loaded: l
         await daemon.stop.wait()
         scheduler.pause()  # no new tick from here on
         await daemon.drain()
-        released = await asyncio.to_thread(outbox.release, engine, opts.worker)
+        released = await asyncio.to_thread(claim.release, engine, opts.worker)
         scheduler.shutdown(wait=True)
         await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the next loop turn
     finally:

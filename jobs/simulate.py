@@ -29,16 +29,16 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel, col, select
 
-from jobs.tick import DEFAULTS, tick_once
+from jobs.tick import DEFAULTS, TickReport, tick_once
 from tracker.calendar.types import TZ
 from tracker.db import migrate
 from tracker.db import models as m
 from tracker.db.engine import make_engine, mask_url, session_scope
+from tracker.delivery import claim
 from tracker.errors import NotFoundError
-from tracker.reminders import outbox
 from tracker.reminders.content import Lang
-from tracker.reminders.dispatch import TickReport
 from tracker.reminders.transport import FileTransport, MemoryTransport, Transport
+from tracker.reminders.transport.base import Guard
 from tracker.service.cycles import config_from_snapshot
 
 
@@ -64,8 +64,8 @@ class RecordingTransport:
         self.at: datetime = datetime.min.replace(tzinfo=TZ)  # set before each tick
         self.sent: list[SentMessage] = []
 
-    async def send(self, msg: EmailMessage) -> None:
-        await self.inner.send(msg)
+    async def send(self, msg: EmailMessage, *, guard: Guard | None = None) -> None:
+        await self.inner.send(msg, guard=guard)
         to = msg["To"]
         addresses: tuple[Address, ...] = getattr(to, "addresses", ())
         first = addresses[0] if addresses else Address(addr_spec=str(to or ""))
@@ -256,17 +256,24 @@ def _prepare_copy(engine: Engine, cycle: int | None, cluster: str | None) -> Non
         kept = {r.id for r in keep}
         others = [r.id for r in loaded if r.id not in kept]
         if others:
-            for table in (m.OutboxRow, m.AuditEntry, m.Obligation, m.MemberRow):
+            for table in (
+                m.OutboxRow,
+                m.LetterRow,
+                m.PlanState,
+                m.AuditEntry,
+                m.Obligation,
+                m.MemberRow,
+            ):
                 session.exec(delete(table).where(col(table.cycle_id).in_(others)))
             session.exec(delete(m.CycleRow).where(col(m.CycleRow.id).in_(others)))
         session.exec(delete(m.OutboxPause))
         workers = set(
             session.exec(
-                select(m.OutboxRow.claimed_by).where(col(m.OutboxRow.claimed_by).is_not(None))
+                select(m.LetterRow.claimed_by).where(col(m.LetterRow.claimed_by).is_not(None))
             )
         )
     for worker in sorted(w for w in workers if w is not None):
-        outbox.release(engine, worker)
+        claim.release(engine, worker)
 
 
 def _send_hours(engine: Engine) -> set[int]:

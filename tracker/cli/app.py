@@ -355,18 +355,30 @@ def outbox(
         str | None,
         typer.Option("--state", help="planned, sending, sent, failed or cancelled."),
     ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many letters (newest first).")] = 50,
+    fmt: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    show_all: Annotated[bool, typer.Option("--all", help="Include cancelled letters.")] = False,
 ) -> None:
-    """Danh sách thư trong hàng đợi. List the outbox (--state to filter)."""
+    """Danh sách thư (e-mail) trong hàng đợi, mới nhất trước. List the letters, newest first."""
     if ctx.invoked_subcommand is None:
-        _run(ctx, "outbox", state=state)
+        _run(ctx, "outbox", state=state, limit=limit, format=fmt, all=show_all)
+
+
+@outbox_app.command("show")
+def outbox_show(
+    ctx: typer.Context,
+    letter_id: Annotated[int, typer.Argument(metavar="ID", help="Letter id (tracker outbox).")],
+) -> None:
+    """Xem một thư và các mục của nó. Show one letter and its items."""
+    _run(ctx, "outbox-show", letter_id=letter_id)
 
 
 @outbox_app.command("retry")
 def outbox_retry(
     ctx: typer.Context,
-    row_id: Annotated[int, typer.Argument(metavar="ID", help="Outbox row id (tracker outbox).")],
+    row_id: Annotated[int, typer.Argument(metavar="ID", help="Letter id (tracker outbox).")],
 ) -> None:
-    """Gửi lại một thư bị lỗi. Queue a failed message again."""
+    """Gửi lại một thư bị lỗi. Queue a failed letter again."""
     _run(ctx, "outbox-retry", row_id=row_id)
 
 

@@ -21,10 +21,8 @@ from tracker.cli.handlers import handler, parse_at, parse_cycle, parse_day
 from tracker.cli.render import _t, _table  # the CLI's shared wording and table helpers
 from tracker.db.engine import default_database_url
 from tracker.errors import BadInputError
-from tracker.reminders import outbox
 from tracker.reminders.vndate import vn_date
 
-STATES = outbox.STATES
 # Longer ranges get a progress bar (on a terminal only).
 PROGRESS_MIN_DAYS = 31
 
@@ -196,32 +194,77 @@ def _day_label(d: date, lang: str) -> str:
 
 @handler("outbox")
 def _outbox(settings: Settings, kw: dict[str, Any]) -> int:
+    """Letters (e-mails), newest first, a page at a time (issue 7 §5)."""
+    import json
+
     from jobs.tick import open_store
     from tracker.db.engine import session_scope
+    from tracker.delivery import pause, queries
 
     state: str | None = kw["state"]
+    limit: int = kw["limit"]
+    fmt: str = kw["format"]
     lang = settings.lang
-    if state is not None and state not in STATES:
+    queries.check_state(state)
+    if limit < 1:
         raise BadInputError(
-            f"--state '{state}' không hợp lệ: chọn một trong {', '.join(STATES)}.",
-            f"--state '{state}' is invalid: choose one of {', '.join(STATES)}.",
+            f"--limit {limit} không hợp lệ: ghi số thư muốn xem, từ 1 trở lên.",
+            f"--limit {limit} is invalid: give how many letters to show, 1 or more.",
+        )
+    if fmt not in ("table", "json"):
+        raise BadInputError(
+            f"--format '{fmt}' không hợp lệ: chọn table hoặc json.",
+            f"--format '{fmt}' is invalid: choose table or json.",
         )
     engine = open_store(_db(settings))
     try:
         with session_scope(engine) as session:
-            rows = outbox.list_rows(session, state=state)
-            pause = outbox.pause_info(session)
+            lines = queries.list_letters(
+                session,
+                state=state,
+                cluster_id=settings.cluster,
+                limit=limit,
+                include_cancelled=kw["all"],
+            )
+            paused = pause.pause_info(session)
     finally:
         engine.dispose()
-    if pause is not None:
-        reason = pause.reason_en if lang == "en" else pause.reason_vi
+    if fmt == "json":
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": x.id,
+                        "cluster": x.cluster_id,
+                        "cycle": x.year,
+                        "recipient": x.recipient_email,
+                        "name": x.recipient_name,
+                        "hat": x.hat,
+                        "kinds": x.kinds.split(", ") if x.kinds else [],
+                        "items": x.items,
+                        "send_at": x.send_at.astimezone(TZ).isoformat(),
+                        "state": x.state,
+                        "attempts": x.attempts,
+                        "last_reply": x.last_error,
+                        "message_id": x.message_id,
+                        "subject": x.subject,
+                    }
+                    for x in lines
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return 0
+    if paused is not None:
+        reason = paused.reason_en if lang == "en" else paused.reason_vi
         typer.echo(
             _t(lang, "Việc gửi thư đang TẠM DỪNG từ ", "Sending is PAUSED since ")
-            + _stamp(pause.since, lang)
+            + _stamp(paused.since, lang)
             + f": {reason}",
             err=True,
         )
-    if not rows:
+    if not lines:
         typer.echo(
             _t(
                 lang,
@@ -231,32 +274,101 @@ def _outbox(settings: Settings, kw: dict[str, Any]) -> int:
         )
         return 0
     headers = (
-        ("Mã", "Gửi lúc", "Người nhận", "Loại", "Trạng thái", "Lần thử", "Lỗi gần nhất")
+        ("Mã", "Gửi lúc", "Người nhận", "Loại", "Mục", "Trạng thái", "Lần thử", "Phản hồi")
         if lang == "vi"
-        else ("ID", "Send at", "Recipient", "Kind", "State", "Attempts", "Last error")
+        else ("ID", "Send at", "Recipient", "Kind", "Items", "State", "Tries", "Last reply")
     )
     table = [
         (
-            str(r.id),
-            _stamp(r.send_at, lang),
-            r.recipient_email,
-            r.kind,
-            r.state,
-            str(r.attempts),
-            _short(r.last_error),
+            str(x.id),
+            _stamp(x.send_at, lang),
+            x.recipient_email,
+            _short(x.kinds, 28),
+            str(x.items),
+            x.state,
+            str(x.attempts),
+            _short(x.last_error, 40),
         )
-        for r in rows
+        for x in lines
     ]
     for line in _table(headers, table):
         typer.echo(line)
-    if any(r.state == "failed" for r in rows):
+    if len(lines) == limit:
         typer.echo(
             _t(
                 lang,
-                "Gửi lại một thư lỗi: tracker outbox retry <Mã>.",
-                "To send a failed message again: tracker outbox retry <ID>.",
+                f"(Hiện {limit} thư mới nhất; xem thêm bằng --limit, lọc bằng --state.)",
+                f"(Showing the newest {limit}; more with --limit, filter with --state.)",
             )
         )
+    if any(x.state == "failed" for x in lines):
+        typer.echo(
+            _t(
+                lang,
+                "Xem một thư: tracker outbox show <Mã>. Gửi lại thư lỗi: tracker outbox retry <Mã>.",
+                "One letter: tracker outbox show <ID>. Send a failed one again:"
+                " tracker outbox retry <ID>.",
+            )
+        )
+    return 0
+
+
+@handler("outbox-show")
+def _outbox_show(settings: Settings, kw: dict[str, Any]) -> int:
+    """One letter: its envelope, state and history, and its items."""
+    from jobs.tick import open_store
+    from tracker.db.engine import session_scope
+    from tracker.delivery import queries
+
+    letter_id: int = kw["letter_id"]
+    lang = settings.lang
+    engine = open_store(_db(settings))
+    try:
+        with session_scope(engine) as session:
+            row = queries.letter(session, letter_id)
+            items = queries.items_of(session, letter_id)
+    finally:
+        engine.dispose()
+    facts = [
+        (_t(lang, "Thư", "Letter"), f"#{row.id} {row.key}"),
+        (_t(lang, "Người nhận", "Recipient"), f"{row.recipient_name} <{row.recipient_email}>"),
+        (_t(lang, "Vai", "Hat"), row.hat),
+        (_t(lang, "Trạng thái", "State"), row.state),
+        (_t(lang, "Gửi lúc", "Send at"), _stamp(row.send_at, lang)),
+        (_t(lang, "Lần thử", "Attempts"), str(row.attempts)),
+    ]
+    if row.sent_at is not None:
+        facts.append((_t(lang, "Đã gửi", "Sent"), _stamp(row.sent_at, lang)))
+    if row.message_id:
+        facts.append(("Message-ID", row.message_id))
+    if row.subject:
+        facts.append((_t(lang, "Tiêu đề", "Subject"), row.subject))
+    if row.next_attempt_at is not None and row.state == "planned":
+        facts.append((_t(lang, "Thử lại lúc", "Next attempt"), _stamp(row.next_attempt_at, lang)))
+    if row.last_error:
+        facts.append((_t(lang, "Phản hồi gần nhất", "Last reply"), row.last_error))
+    width = max(len(k) for k, _ in facts)
+    for k, v in facts:
+        typer.echo(f"{k.ljust(width)}  {v}")
+    typer.echo("")
+    headers = (
+        ("Mục", "Loại", "Đơn vị", "Hạn", "Trạng thái", "Ghi chú")
+        if lang == "vi"
+        else ("Item", "Kind", "Member", "Due", "State", "Note")
+    )
+    table = [
+        (
+            str(i.id),
+            i.kind,
+            i.member_id or "",
+            (vn_date(i.due) if lang == "vi" else i.due.isoformat()) if i.due else "",
+            i.state,
+            _short(i.last_error, 40),
+        )
+        for i in items
+    ]
+    for line in _table(headers, table):
+        typer.echo(line)
     return 0
 
 
@@ -268,11 +380,12 @@ def _short(text: str, limit: int = 60) -> str:
 @handler("outbox-retry")
 def _outbox_retry(settings: Settings, kw: dict[str, Any]) -> int:
     from jobs.tick import open_store
+    from tracker.delivery import queries
 
     row_id: int = kw["row_id"]
     engine = open_store(_db(settings))
     try:
-        outbox.retry(engine, row_id, clock.now())
+        queries.retry(engine, row_id, clock.now())
     finally:
         engine.dispose()
     typer.echo(

@@ -600,6 +600,15 @@ class Mail(_Model):
     office_en: str = ""
     # Whom to ask about a letter (name, phone, e-mail). None: the reply-to address.
     contact: HelpContact | None = None
+    # How much the sender does at once (issue 7 §1); each also from the environment
+    # (TRACKER_BATCH, TRACKER_IN_FLIGHT, TRACKER_SMTP_CONNECTIONS, TRACKER_LEASE_SECONDS,
+    # TRACKER_TICK_SECONDS), which wins. The lease must outlast the slowest send (SMTP
+    # gives up after 30 s), or a second sender could take over a live claim.
+    batch: int = Field(default=200, ge=1, le=10_000)  # letters claimed at once
+    in_flight: int = Field(default=4, ge=1, le=64)  # sends under way at once
+    connections: int = Field(default=2, ge=1, le=16)  # SMTP connections kept open
+    lease_seconds: float = Field(default=300.0, ge=10.0, le=3600.0)
+    tick_seconds: float = Field(default=30.0, ge=0.1, le=60.0)  # the daemon's clock
 
     _nl = field_validator("from_name", "directory", "smtp_host", "office", "office_en")(
         _no_newlines

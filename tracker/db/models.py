@@ -115,10 +115,11 @@ class AuditEntry(SQLModel, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
-    """One reminder for one recipient (issue 3 §3), the single record of what was planned
-    and sent: `planned → sending → sent | failed | cancelled`. APScheduler is only the
-    clock; a crash loses nothing because every decision lives here. `tracker.reminders.outbox`
-    owns the rules."""
+    """One reminder item for one recipient (issue 3 §3): what was planned and what became
+    of it, `planned → sending → sent | failed | cancelled`, following its letter
+    (`LetterRow`), which is what is claimed and sent. APScheduler is only the clock; a
+    crash loses nothing because every decision lives here. `tracker.delivery` owns the
+    rules."""
 
     __tablename__ = "outbox"
     __table_args__ = (
@@ -151,9 +152,70 @@ class OutboxRow(SQLModel, table=True):
     # The server's reply or why the row was cancelled; never credentials.
     last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
     catch_up: bool = False  # sent late, once, for reminders missed during downtime
-    letter_key: str | None = None  # the e-mail (digest or single letter) it went out in
+    # The letter (e-mail) that carries this item: set when planning bundles it
+    # (tracker.delivery.bundle), cleared when its send time moves to another day.
+    letter_id: int | None = Field(default=None, foreign_key="letter.id", index=True)
+    letter_key: str | None = None  # that letter's key (kept for history and old rows)
+    # Whose letter: "leader" (the leader's tasks, to the leader's office) or "member" (a
+    # member's duty, the leader's own unit included): two hats, two letters (issue 6 §4).
+    hat: str = Field(default="member", max_length=8)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class LetterRow(SQLModel, table=True):
+    """One e-mail, the unit of delivery (issue 7 §1), as healthchecks' notification row is:
+    `planned → sending → sent | failed | cancelled`. Planning bundles reminder items
+    (`OutboxRow.letter_id`) into letters; a sender claims a letter whole, with a lease,
+    sends it outside any transaction and marks it, so a letter is never split between
+    senders and is retried and capped whole. `tracker.delivery` owns the rules."""
+
+    __tablename__ = "letter"
+    __table_args__ = (
+        UniqueConstraint("key"),
+        # The claim query: due letters by state and time.
+        Index("ix_letter_state_send_at", "state", "send_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # `<bundle>#<n>`: the n-th letter of its bundle; the Message-ID is derived from it.
+    key: str
+    # What belongs together: `day:<cycle>:<date>:<address>:<hat>` (the daily digest of one
+    # recipient under one hat) or `one:<item key>` (per-item mode, cycle-level rows).
+    bundle: str = Field(index=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    recipient_email: str = Field(max_length=320)
+    recipient_name: str
+    hat: str = Field(default="member", max_length=8)
+    state: str = Field(default="planned", max_length=16)
+    send_at: datetime = Field(sa_type=UTCDateTime)
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # backoff
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=128)
+    message_id: str | None = Field(default=None, max_length=255)
+    subject: str = Field(default="", sa_column=Column(Text, nullable=False))
+    items: int = 0  # how many items the sent letter carried
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The server's last reply, or why the letter was cancelled; never credentials.
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PlanState(SQLModel, table=True):
+    """What a cycle was last planned from (issue 7 §2): a tick re-plans a cycle only when
+    this fingerprint changes (config, leader, an obligation's state or dates, the day), so
+    a tick with nothing changed costs one query, not a re-plan of the whole outbox. The
+    items that could not be planned are kept here for `tracker status` and the digest."""
+
+    __tablename__ = "plan_state"
+
+    cycle_id: int = Field(primary_key=True, foreign_key="cycle.id")
+    fingerprint: str = Field(max_length=64)
+    planned_at: datetime = Field(sa_type=UTCDateTime)
+    # JSON list of {"obligation_id", "milestone_id", "member_id", "vi", "en"}.
+    problems: str = Field(default="[]", sa_column=Column(Text, nullable=False))
 
 
 class OutboxPause(SQLModel, table=True):

@@ -497,3 +497,47 @@ def _escalation(
 
 def _at(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=TZ)
+
+
+# -- interim (issue 7): replaced by the isolating planner ---------------------------------
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    obligation_id: int | None
+    milestone_id: str
+    member_id: str | None
+    error_vi: str
+    error_en: str
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    reminders: list[PlannedReminder]
+    problems: list[PlanProblem]
+
+
+def plan_outcome(
+    cfg: ClusterConfig,
+    year: int,
+    cycle_id: int,
+    obligations: Sequence[ObligationView],
+    cal: WorkCalendar,
+    *,
+    leader_id: str,
+    now: datetime,
+    horizon_days: int = 400,
+) -> PlanOutcome:
+    return PlanOutcome(
+        plan_reminders(
+            cfg,
+            year,
+            cycle_id,
+            obligations,
+            cal,
+            leader_id=leader_id,
+            now=now,
+            horizon_days=horizon_days,
+        ),
+        [],
+    )

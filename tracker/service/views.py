@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from tracker.calendar.engine import CyclePlan, policy_alternatives
 from tracker.calendar.types import TZ, DueDate, Policy, Window
 from tracker.config.schema import Article, ClusterConfig, RelativeRule
-from tracker.db.models import AuditEntry, Obligation, OutboxPause, OutboxRow
+from tracker.db.models import AuditEntry, Obligation
 from tracker.service.cycles import CycleContext
 from tracker.status import Standing, standing
 from tracker.workflow import State
@@ -273,27 +273,10 @@ def calendar(ctx: CycleContext) -> list[DueDate]:
     return ctx.plan().all()
 
 
-def delivery_problems(session: Session, lang: str) -> list[str]:
-    """What the secretariat must fix for reminders to go out: a paused sender (SMTP login or
-    TLS refused) and failed messages, each with the command that shows more."""
-    out: list[str] = []
-    pause = session.get(OutboxPause, 1)
-    if pause is not None:
-        reason = pause.reason_en if lang == "en" else pause.reason_vi
-        out.append(
-            f"Sending reminders is PAUSED: {reason}. Fix it, then see 'tracker outbox'."
-            if lang == "en"
-            else f"Việc gửi thư nhắc đang TẠM DỪNG: {reason}. Khắc phục rồi xem 'tracker outbox'."
-        )
-    failed = session.exec(
-        select(func.count()).select_from(OutboxRow).where(OutboxRow.state == "failed")
-    ).one()
-    if failed:
-        out.append(
-            f"{failed} reminder e-mail(s) failed: see 'tracker outbox --state failed',"
-            " then 'tracker outbox retry ID'."
-            if lang == "en"
-            else f"Có {failed} thư nhắc gửi không được: xem 'tracker outbox --state failed',"
-            " rồi 'tracker outbox retry <mã>'."
-        )
-    return out
+def delivery_problems(session: Session, lang: str, cycle_id: int | None = None) -> list[str]:
+    """What the secretariat must fix for reminders to go out (a paused sender, failed
+    e-mails, items that could not be planned), each with the command that shows more, in
+    `lang`. The words live in `tracker.delivery.queries.delivery_problems`."""
+    from tracker.delivery.queries import delivery_problems as problems
+
+    return [en if lang == "en" else vi for vi, en in problems(session, cycle_id)]

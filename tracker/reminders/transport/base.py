@@ -13,6 +13,7 @@ know three things about a failed send, so that is all a `DeliveryError` says:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Literal, Protocol
 
@@ -25,11 +26,15 @@ class Transport(Protocol):
     """Something that delivers an `EmailMessage`: SMTP, a folder of `.eml` files, memory.
 
     `send` returns once the message is handed over (the server said 250, the file is on
-    disk) and raises `DeliveryError` otherwise. A transport belongs to one event loop;
-    `aclose` it before that loop ends.
+    disk) and raises `DeliveryError` otherwise. `guard`, when given, is called at the last
+    moment before the message is handed over — after a connection slot is taken and the
+    connection is ready, before MAIL FROM/DATA — and may raise (`LeaseLost`) to stop the
+    send: a sender whose claim ran out while it waited for a connection must not send what
+    another sender may be sending already. A transport belongs to one event loop; `aclose`
+    it before that loop ends.
     """
 
-    async def send(self, msg: EmailMessage) -> None: ...
+    async def send(self, msg: EmailMessage, *, guard: Guard | None = None) -> None: ...
 
     async def aclose(self) -> None: ...
 
@@ -37,6 +42,14 @@ class Transport(Protocol):
         """Where mail goes, for logs and `tracker run`'s banner: "thư mục outbox-mail/",
         "smtp.example.vn:587 (STARTTLS)"."""
         ...
+
+
+Guard = Callable[[], None]
+
+
+class LeaseLost(Exception):
+    """Raised by a send guard: the claim on this message ran out before it could be sent,
+    so it is not sent (another sender may hold it now)."""
 
 
 class DeliveryError(TrackerError):

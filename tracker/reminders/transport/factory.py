@@ -27,10 +27,12 @@ def make_transport(
     *,
     base_dir: Path | None = None,
     tls_context: ssl.SSLContext | None = None,
+    max_connections: int | None = None,
 ) -> Transport:
     """The transport `mail_cfg.transport` names. `env` is the process environment (pass
     `os.environ`); `base_dir` anchors a relative `mail.directory` (default: the working
-    directory); `tls_context` replaces the default certificate checks (tests)."""
+    directory); `tls_context` replaces the default certificate checks (tests);
+    `max_connections`: SMTP connections kept open (default `mail.connections`)."""
     if mail_cfg.transport == "memory":
         return MemoryTransport()
     if mail_cfg.transport == "file":
@@ -47,6 +49,7 @@ def make_transport(
         username=env.get(ENV_USERNAME) or None,
         password=env.get(ENV_PASSWORD) or None,
         tls_context=tls_context,
+        max_connections=max_connections or mail_cfg.connections,
     )
 
 

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from tracker.reminders.transport.base import DeliveryError
+from tracker.reminders.transport.base import DeliveryError, Guard
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]+")
 _MAX_STEM = 150
@@ -35,7 +35,9 @@ class FileTransport:
         self.directory = Path(directory)
         self.last_path: Path | None = None
 
-    async def send(self, msg: EmailMessage) -> None:
+    async def send(self, msg: EmailMessage, *, guard: Guard | None = None) -> None:
+        if guard is not None:
+            guard()
         data = msg.as_bytes(policy=msg.policy.clone(linesep="\n"))
         try:
             self.last_path = await asyncio.to_thread(self._write, data, _stem(msg, data))

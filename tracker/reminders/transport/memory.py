@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from tracker.reminders.transport.base import DeliveryError
+from tracker.reminders.transport.base import DeliveryError, Guard
 
 
 class MemoryTransport:
@@ -17,9 +17,11 @@ class MemoryTransport:
         self.failures: list[DeliveryError] = []
         self.closed = False
 
-    async def send(self, msg: EmailMessage) -> None:
+    async def send(self, msg: EmailMessage, *, guard: Guard | None = None) -> None:
         if self.closed:
             raise RuntimeError("MemoryTransport is closed")
+        if guard is not None:
+            guard()
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append(msg)

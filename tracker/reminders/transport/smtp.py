@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 import aiosmtplib
 
 from tracker.errors import BadInputError
-from tracker.reminders.transport.base import DeliveryError
+from tracker.reminders.transport.base import DeliveryError, Guard
 from tracker.reminders.transport.smtp_errors import Phase, classify
 
 Security = Literal["starttls", "tls", "plain"]
@@ -97,11 +97,17 @@ class SmtpTransport:
         vi, en = _LABEL.get(self.security, _LABEL_PLAIN)
         return f"{self._where()} ({en if lang == 'en' else vi})"
 
-    async def send(self, msg: EmailMessage) -> None:
+    async def send(self, msg: EmailMessage, *, guard: Guard | None = None) -> None:
         if self._closed:
             raise RuntimeError("SmtpTransport is closed")
         async with self._slots:
             client = await self._borrow()
+            if guard is not None:
+                try:
+                    guard()  # the claim may have run out while we waited for a slot
+                except BaseException:
+                    self._give_back(client, reusable=True)
+                    raise
             try:
                 refused, _ = await client.send_message(msg)
             except BaseException as exc:
