@@ -35,6 +35,7 @@ from tracker.reminders.recipients import (
     province_recipients,
 )
 from tracker.reminders.vndate import vn_date
+from tracker.workflow import PENDING, UNFINISHED
 
 ReminderKind = Literal[
     "lead",
@@ -48,12 +49,12 @@ ReminderKind = Literal[
     "province_report",  # cycle-level, to the provincial board, only when configured
 ]
 
-# Only these states still owe something. `submitted`: the member says it is sent, so stop
-# nagging while the leader checks; `completed` and `waived` owe nothing.
-REMINDED_STATES = frozenset({"open", "returned"})
-# The leader's digest runs while anything in the cycle is unfinished, a submission
-# waiting for the leader's check included.
-UNFINISHED_STATES = frozenset({"open", "returned", "submitted"})
+# The states live in tracker.workflow (one home): an obligation is reminded while it is
+# pending (`submitted`: the member says it is sent, so stop nagging while the leader
+# checks); the leader's digest runs while anything in the cycle is unfinished, a
+# submission waiting for the leader's check included. The names stay for callers.
+REMINDED_STATES = PENDING
+UNFINISHED_STATES = UNFINISHED
 # Digests are re-planned on every tick, so a short look-ahead is enough.
 DIGEST_DAYS = 14
 # A cycle stays live this long after its last deadline: long enough for the whole overdue
