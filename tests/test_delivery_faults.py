@@ -32,8 +32,8 @@ from tests.smtp_server import (  # noqa: F401
 )
 from tests.test_dispatch import (
     DEC_9,
-    letters,
     LEADER_EMAIL,
+    letters,
     parsed,
     plain,
     text_of,

@@ -21,9 +21,9 @@ from tracker.config import load_config
 from tracker.config.schema import ClusterConfig
 from tracker.db.engine import make_engine, session_scope
 from tracker.db.models import Obligation, OutboxRow
+from tracker.delivery import plan_sync as outbox  # interim: ported by ws-h5
 from tracker.errors import BadInputError, NotFoundError
 from tracker.paths import config_dir
-from tracker.delivery import plan_sync as outbox  # interim: ported by ws-h5
 from tracker.reminders.office import Office
 from tracker.service import actions, cycles
 from tracker.service.actions import Who
