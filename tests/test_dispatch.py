@@ -316,9 +316,7 @@ def test_after_a_30_day_outage_each_open_obligation_gets_one_message(store: Engi
     half_year = {m: obligation_id(store, m, "half_year_report") for m in FOCAL}
     for member, ob in half_year.items():
         to_focal = [
-            m
-            for m in late
-            if to_addr(m) == FOCAL[member] and key_of(m).startswith(f"one:{ob}:")
+            m for m in late if to_addr(m) == FOCAL[member] and key_of(m).startswith(f"one:{ob}:")
         ]
         assert len(to_focal) == 1, (member, [key_of(m) for m in to_focal])
         [row] = rows(store, letter_key=key_of(to_focal[0]))

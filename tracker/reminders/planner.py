@@ -728,4 +728,3 @@ def _escalation(
 
 def _at(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=TZ)
-
