@@ -36,14 +36,14 @@ from jobs.tick import (
     transport_for,
     worker_id,
 )
+from tracker.calendar.office_hours import Office
 from tracker.calendar.types import TZ
+from tracker.calendar.vndate import vn_date
 from tracker.db.engine import mask_url, session_scope
 from tracker.delivery import claim, pause
 from tracker.errors import TrackerError
-from tracker.reminders.office import Office
-from tracker.reminders.transport import Transport
-from tracker.reminders.vndate import vn_date
 from tracker.service.cycles import all_cycles, load_context
+from tracker.transport import Transport
 
 log = logging.getLogger("tracker.daemon")
 

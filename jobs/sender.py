@@ -27,10 +27,10 @@ from tracker.delivery import claim as claims
 from tracker.delivery import outcome, pause
 from tracker.delivery.claim import Claim
 from tracker.delivery.states import NOTHING_TO_REPORT, UNPLANNED
-from tracker.reminders.compose import build_message
-from tracker.reminders.content import Lang, Letter
-from tracker.reminders.letters import CYCLE_KINDS
-from tracker.reminders.transport.base import DeliveryError, LeaseLost, Transport
+from tracker.letters.build import CYCLE_KINDS
+from tracker.letters.model import Lang, Letter
+from tracker.letters.render import build_message
+from tracker.transport.base import DeliveryError, LeaseLost, Transport
 
 log = logging.getLogger("tracker.outbox")
 

@@ -41,11 +41,11 @@ from tracker.db.models import CycleRow
 from tracker.delivery import bundle, catch_up, claim, outcome, pause, plan_sync, queries
 from tracker.delivery.claim import Claim
 from tracker.errors import BadInputError, NotFoundError
-from tracker.reminders.compose import render
-from tracker.reminders.content import Lang, Letter
-from tracker.reminders.letters import build_letters
-from tracker.reminders.transport import Transport, make_transport
+from tracker.letters.build import build_letters
+from tracker.letters.model import Lang, Letter
+from tracker.letters.render import render
 from tracker.service.cycles import CycleContext, config_from_snapshot, load_context
+from tracker.transport import Transport, make_transport
 
 log = logging.getLogger("tracker.outbox")
 

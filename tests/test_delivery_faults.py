@@ -47,9 +47,9 @@ from tracker.db import migrate
 from tracker.db.engine import make_engine, session_scope
 from tracker.delivery import pause, queries
 from tracker.delivery.states import PAUSE_RETRY
-from tracker.reminders.letters import build_letters
-from tracker.reminders.transport import SmtpTransport, Transport
+from tracker.letters.build import build_letters
 from tracker.service.cycles import all_cycles, load_context
+from tracker.transport import SmtpTransport, Transport
 
 Factory = Callable[..., SmtpServer]
 PASSWORD = "wrong-secret-4711"

@@ -37,11 +37,11 @@ from tracker.db.engine import make_engine, session_scope
 from tracker.db.models import CycleRow, LetterRow, Obligation, OutboxRow
 from tracker.delivery import claim, plan_sync
 from tracker.delivery.states import NOTHING_TO_REPORT, SUPERSEDED
-from tracker.reminders.compose import message_id
-from tracker.reminders.letters import build_letters
-from tracker.reminders.transport import FileTransport, MemoryTransport, SmtpTransport, Transport
+from tracker.letters.build import build_letters
+from tracker.letters.render import message_id
 from tracker.service import cycles
 from tracker.service.cycles import all_cycles
+from tracker.transport import FileTransport, MemoryTransport, SmtpTransport, Transport
 from tracker.workflow import Action
 
 DEC_8 = at(2022, 12, 8)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from tests.test_store import run_together
+from tracker.calendar.office_hours import Office
 from tracker.calendar.types import TZ
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config import load_config
@@ -24,7 +25,6 @@ from tracker.db.models import Obligation, OutboxRow
 from tracker.delivery import plan_sync as outbox  # interim: ported by ws-h5
 from tracker.errors import BadInputError, NotFoundError
 from tracker.paths import config_dir
-from tracker.reminders.office import Office
 from tracker.service import actions, cycles
 from tracker.service.actions import Who
 from tracker.service.cycles import CycleContext

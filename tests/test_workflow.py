@@ -312,7 +312,7 @@ def test_state_words_in_every_form_for_every_state() -> None:
         "đã bị trả lại để bổ sung",
         "was returned for revision",
     )
-    # What the letters say beside an item (tracker/reminders/compose.py's wording).
+    # What the letters say beside an item (tracker/letters/render.py's wording).
     assert {s.value: state_words(s, "letter") for s in S} == {
         "open": ("chưa thực hiện", "not done yet"),
         "submitted": ("đã gửi, chờ Trưởng cụm xác nhận", "sent, awaiting the leader's check"),

@@ -16,12 +16,12 @@ import typer
 
 from jobs import clock
 from tracker.calendar.types import TZ, local_date
+from tracker.calendar.vndate import vn_date
 from tracker.cli.app import Settings
 from tracker.cli.handlers import handler, parse_at, parse_cycle, parse_day
 from tracker.cli.render import _t, _table  # the CLI's shared wording and table helpers
 from tracker.db.engine import default_database_url
 from tracker.errors import BadInputError
-from tracker.reminders.vndate import vn_date
 
 # Longer ranges get a progress bar (on a terminal only).
 PROGRESS_MIN_DAYS = 31
@@ -182,7 +182,7 @@ def _simulate(settings: Settings, kw: dict[str, Any]) -> int:
 
 
 def _day_label(d: date, lang: str) -> str:
-    from tracker.reminders.vndate import weekday_en, weekday_vi
+    from tracker.calendar.vndate import weekday_en, weekday_vi
 
     if lang == "vi":
         return f"{weekday_vi(d)} {vn_date(d)}"

@@ -15,8 +15,8 @@ from datetime import date
 import typer
 
 from tracker.calendar.types import POLICY_WORDS, DueDate
+from tracker.calendar.vndate import vn_date, weekday_en, weekday_vi
 from tracker.db.models import Obligation
-from tracker.reminders.vndate import vn_date, weekday_en, weekday_vi
 from tracker.service.cycles import CycleContext, InitReport
 from tracker.service.views import Detail, HistoryRow, StatusRow
 from tracker.workflow import ACTION_LABEL, STATE_LABEL, Action, State

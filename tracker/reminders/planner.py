@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from tracker.calendar.types import TZ, DueDate, Window, local_date
+from tracker.calendar.vndate import vn_date
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config.schema import (
     ClusterConfig,
@@ -34,7 +35,6 @@ from tracker.reminders.recipients import (
     member_contacts,
     province_recipients,
 )
-from tracker.reminders.vndate import vn_date
 from tracker.workflow import PENDING, UNFINISHED
 
 ReminderKind = Literal[

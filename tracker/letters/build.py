@@ -40,13 +40,13 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Literal
 
+from tracker.calendar import vndate
 from tracker.calendar.engine import CyclePlan
 from tracker.calendar.types import local_date
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config.schema import ClusterConfig, Member
 from tracker.db.models import Obligation, OutboxRow
-from tracker.reminders import vndate
-from tracker.reminders.content import (
+from tracker.letters.model import (
     Delivery,
     Item,
     Kind,
@@ -315,9 +315,7 @@ class _Cycle:
         rest = [i for i in self._all_items if i.obligation_id not in own and not i.leader_task]
         overdue = self._sorted(i for i in rest if i.overdue)
         week = self._sorted(
-            i
-            for i in rest
-            if i.state in PENDING and _this_week(i) and (i.date_set or not i.event)
+            i for i in rest if i.state in PENDING and _this_week(i) and (i.date_set or not i.event)
         )
         completed = self.completed()
         if not (own or overdue or week or completed or problems):

@@ -25,9 +25,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from tracker import paths
+from tracker.calendar import vndate
 from tracker.calendar.types import TZ
-from tracker.reminders import vndate
-from tracker.reminders.content import Item, Letter
+from tracker.letters.model import Item, Letter
 from tracker.workflow import state_words
 
 # A Message-ID's right-hand side: a plain host name, nothing that could end the header.
