@@ -42,7 +42,7 @@ from tracker.delivery import bundle, catch_up, claim, outcome, pause, plan_sync,
 from tracker.delivery.claim import Claim
 from tracker.errors import BadInputError, NotFoundError
 from tracker.letters.build import build_letters
-from tracker.letters.model import Lang, Letter
+from tracker.letters.model import Lang
 from tracker.letters.render import render
 from tracker.service.cycles import CycleContext, config_from_snapshot, load_context
 from tracker.transport import Transport, make_transport
@@ -236,6 +236,7 @@ async def tick(
         on_result=on_result,
     )
     renewing = asyncio.create_task(sender.renew_forever())
+    flushing = asyncio.create_task(sender.flush_forever())
     try:
         for _ in range(max(1, max_batches)):
             got = await asyncio.to_thread(
@@ -260,6 +261,7 @@ async def tick(
         raise
     finally:
         await stop_renewing(renewing)
+        await stop_renewing(flushing)
     if sender.pause is not None:
         report.paused = sender.pause.en if lang == "en" else sender.pause.vi
     elif paused is not None and report.sent == 0:
@@ -277,70 +279,71 @@ async def _deliver(
     lang: Lang,
 ) -> None:
     """Claimed letters → built letters → sends → recorded outcomes, into `report`."""
-    contexts, problems = await asyncio.to_thread(_load, engine, {c.letter.cycle_id for c in got})
+    cycle_ids = {c.letter.cycle_id for c in got}
+    contexts, problems = await asyncio.to_thread(_load, engine, cycle_ids)
     jobs = []
-    for c in got:
-        lid = c.letter.id
-        assert lid is not None
-        ctx = contexts.get(c.letter.cycle_id)
+    for cycle_id in sorted(cycle_ids):
+        mine = [c for c in got if c.letter.cycle_id == cycle_id]
+        ctx = contexts.get(cycle_id)
         try:
             if ctx is None:
                 raise RuntimeError("the cycle's config snapshot cannot be read")
-            built = build_letters(
-                c.items,
-                {c.letter.cycle_id: ctx},
-                today=local_date(now),
-                now=now,
-                problems=problems.get(c.letter.cycle_id, []),
-            )
+            # One build per cycle and batch: the cycle's plan and obligations are worked
+            # out once, not once per letter. Each item carries its letter's key, so each
+            # claimed letter comes back as (at most) one e-mail.
+            built = {
+                letter.key: (letter, ids)
+                for letter, ids in build_letters(
+                    [i for c in mine for i in c.items],
+                    {cycle_id: ctx},
+                    today=local_date(now),
+                    now=now,
+                    problems=problems.get(cycle_id, []),
+                )
+            }
         except Exception as exc:
-            # A letter that cannot be built (a snapshot the schema no longer reads, a bug)
-            # must not hold up the others: it backs off like a failed send and ends failed,
-            # visible in `tracker outbox`.
-            log.exception("letter %s: cannot be built", c.letter.key)
-            what = await asyncio.to_thread(
-                outcome.mark_retry,
-                engine,
-                lid,
-                worker=sender.worker,
-                now=now,
-                error=f"letters: {type(exc).__name__}: {exc}",
-            )
-            report.retried += what == "retry"
-            report.failed += what == "failed"
+            # Letters that cannot be built (a snapshot the schema no longer reads, a bug)
+            # must not hold up the others: they back off like a failed send and end up
+            # failed, visible in `tracker outbox`.
+            log.exception("cycle %s: its letters cannot be built", cycle_id)
+            for c in mine:
+                what = await asyncio.to_thread(
+                    outcome.mark_retry,
+                    engine,
+                    c.letter.id or 0,
+                    worker=sender.worker,
+                    now=now,
+                    error=f"letters: {type(exc).__name__}: {exc}",
+                )
+                report.retried += what == "retry"
+                report.failed += what == "failed"
             continue
-        if not built:
-            # Every item settled since planning, or a digest with nothing to say.
-            if await asyncio.to_thread(
-                outcome.mark_cancelled,
-                engine,
-                lid,
-                worker=sender.worker,
-                now=now,
-                reason=empty_reason(c),
-            ):
-                report.cancelled += len(c.items)
-            continue
-        letter, carried = _one(c, built)
-        assert ctx is not None
-        jobs.append(sender.send(c, letter, carried, ctx.cfg))
+        for c in mine:
+            lid = c.letter.id
+            assert lid is not None
+            found = built.get(c.letter.key)
+            if found is None:
+                # Every item settled since planning, or a digest with nothing to say.
+                if await asyncio.to_thread(
+                    outcome.mark_cancelled,
+                    engine,
+                    lid,
+                    worker=sender.worker,
+                    now=now,
+                    reason=empty_reason(c),
+                ):
+                    report.cancelled += len(c.items)
+                continue
+            letter, carried = found
+            jobs.append(sender.send(c, letter, carried, ctx.cfg))
     outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+    await sender.flush()  # the sends not yet recorded, in one transaction
     errors = [o for o in outcomes if isinstance(o, BaseException)]
     for o in outcomes:
         if isinstance(o, SendResult):
             report.count(o, lang)
     if errors:
         raise errors[0]  # every letter had its chance; now report the first failure
-
-
-def _one(c: Claim, built: list[tuple[Letter, list[int]]]) -> tuple[Letter, list[int]]:
-    """The e-mail of a claimed letter. Its items share its key, so there is one; should an
-    older row carry another key, the letter's own is the one sent and the rest of the items
-    ride along (they are cancelled, not sent, when marked)."""
-    for letter, ids in built:
-        if letter.key == c.letter.key:
-            return letter, ids
-    return built[0]
 
 
 def _plan(engine: Engine, now: datetime, report: TickReport) -> None:

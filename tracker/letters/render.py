@@ -114,6 +114,9 @@ def _environment(root: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # The templates ship with the tracker: a daemon compiles each once, instead of
+        # checking its file on every render (a stat per template per letter).
+        auto_reload=False,
     )
     env.filters.update(
         vn_date=vndate.vn_date,
