@@ -19,9 +19,9 @@ from sqlmodel import Session, col, select
 
 from jobs import clock
 from tracker.config.schema import Mail
-from tracker.db import migrate
-from tracker.db.engine import make_engine, mask_url, session_scope
+from tracker.db.engine import session_scope
 from tracker.db.models import CycleRow
+from tracker.db.store import open_store as open_store  # the one way; re-exported here
 from tracker.errors import NotFoundError
 from tracker.reminders import dispatch, outbox
 from tracker.reminders.content import Lang
@@ -46,24 +46,6 @@ DEFAULTS = TickSettings()
 def worker_id() -> str:
     """Who holds a claim: this host and process, so a restart is a different worker."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def open_store(db_url: str) -> Engine:
-    """An Engine on a database that `tracker init` has set up at the newest schema.
-
-    A SQLite file that does not exist is refused before connecting, with the message the
-    other commands give: connecting would leave an empty database file behind."""
-    from tracker.db.engine import missing_sqlite_file, not_set_up
-
-    if missing_sqlite_file(db_url):
-        raise not_set_up(mask_url(db_url))
-    engine = make_engine(db_url)
-    try:
-        migrate.require_newest(engine)
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
 
 
 def newest_cycle(session: Session) -> CycleRow:
