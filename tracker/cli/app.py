@@ -171,9 +171,26 @@ def status(
     at: Annotated[
         str | None, typer.Option("--at", help="Evaluate at this date/time instead of now.")
     ] = None,
+    all_clusters: Annotated[
+        bool,
+        typer.Option(
+            "--all-clusters",
+            help="One line per cluster: members, open, overdue, failed mail.",
+        ),
+    ] = False,
 ) -> None:
     """Bảng tình hình: đơn vị × mốc. Members × milestones at a glance."""
-    _run(ctx, "status", cycle=cycle, member=member, overdue=overdue, fmt=fmt, check=check, at=at)
+    _run(
+        ctx,
+        "status",
+        cycle=cycle,
+        member=member,
+        overdue=overdue,
+        fmt=fmt,
+        check=check,
+        at=at,
+        all_clusters=all_clusters,
+    )
 
 
 @app.command()

@@ -282,6 +282,8 @@ def _status(settings: Settings, kw: dict[str, Any]) -> int:
             f"--format '{fmt}' is invalid: choose table, json or csv.",
         )
     at = parse_at(kw["at"])
+    if kw.get("all_clusters"):
+        return _status_all(settings, kw, fmt, at)
     with _store(settings, write=False) as session:
         ctx = _context(session, settings, kw["cycle"], at)
         if kw["member"] is not None:
@@ -300,6 +302,30 @@ def _status(settings: Settings, kw: dict[str, Any]) -> int:
     if kw["check"] and any(r.standing.overdue for r in rows):
         return 1
     return 0
+
+
+def _status_all(settings: Settings, kw: dict[str, Any], fmt: str, at: datetime) -> int:
+    """`status --all-clusters`: the national summary, one line per cluster (issue 7)."""
+    from tracker.service import national
+
+    for option, given in (("--member", kw["member"] is not None), ("--overdue", kw["overdue"])):
+        if given:
+            raise BadInputError(
+                f"{option} không dùng cùng --all-clusters: bảng toàn quốc có một dòng mỗi cụm."
+                " Xem một cụm: tracker --cluster <mã cụm> status.",
+                f"{option} does not go with --all-clusters: the national table has one line"
+                " per cluster. One cluster: tracker --cluster <id> status.",
+            )
+    today = local_date(at)
+    with _store(settings, write=False) as session:
+        rows = national.national_summary(session, today, year=parse_cycle(kw["cycle"], today))
+    if fmt == "json":
+        render.national_json(rows)
+    elif fmt == "csv":
+        render.national_csv(rows)
+    else:
+        render.national_table(rows, today, settings.lang)
+    return 1 if kw["check"] and any(r.overdue for r in rows) else 0
 
 
 @handler("show")
