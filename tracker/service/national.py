@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, cast, func, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSON
 from sqlmodel import Session, col
 
 from tracker.calendar.engine import CyclePlan, plan_cycle
@@ -261,7 +261,7 @@ def _plan_parts(session: Session) -> tuple[ColumnElement[Any], ColumnElement[Any
     into Python but these two, compared as text)."""
     column = col(CycleRow.config_json)
     if session.get_bind().dialect.name == "postgresql":
-        doc = cast(column, JSONB)
+        doc = cast(column, JSON)
         return doc["milestones"].astext, doc["holidays"].astext
     return func.json_extract(column, "$.milestones"), func.json_extract(column, "$.holidays")
 
