@@ -35,9 +35,9 @@ from jobs import clock
 from jobs.sender import Sender, SendResult, empty_reason, result, stop_renewing
 from tracker.calendar.types import local_date
 from tracker.config.schema import Mail
-from tracker.db import migrate
-from tracker.db.engine import make_engine, mask_url, session_factory, session_scope
+from tracker.db.engine import session_factory, session_scope
 from tracker.db.models import CycleRow
+from tracker.db.store import open_store as open_store  # the one way; re-exported here
 from tracker.delivery import bundle, catch_up, claim, outcome, pause, plan_sync, queries
 from tracker.delivery.claim import Claim
 from tracker.errors import BadInputError, NotFoundError
@@ -112,24 +112,6 @@ def worker_id() -> str:
     """Who holds a claim: this host, this process and a random part, so a restart — or
     two containers whose processes are all pid 1 on one host name — is another worker."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def open_store(db_url: str) -> Engine:
-    """An Engine on a database that `tracker init` has set up at the newest schema.
-
-    A SQLite file that does not exist is refused before connecting, with the message the
-    other commands give: connecting would leave an empty database file behind."""
-    from tracker.db.engine import missing_sqlite_file, not_set_up
-
-    if missing_sqlite_file(db_url):
-        raise not_set_up(mask_url(db_url))
-    engine = make_engine(db_url)
-    try:
-        migrate.require_newest(engine)
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
 
 
 def newest_cycle(session: Session) -> CycleRow:
