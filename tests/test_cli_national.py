@@ -96,22 +96,20 @@ def test_all_clusters_counts_failed_mail_per_cluster(national: Cli) -> None:
     from sqlmodel import Session, select
 
     from tracker.db.engine import make_engine
-    from tracker.db.models import CycleRow, OutboxRow
+    from tracker.db.models import CycleRow, LetterRow
 
     engine = make_engine(national.url)
     june = datetime(2022, 6, 1, 8, tzinfo=TZ)
     with Session(engine) as s:
         cycle = s.exec(select(CycleRow).where(CycleRow.cluster_id == "cum-mien-nui")).one()
         for i, state in enumerate(("failed", "failed", "sent")):
-            s.add(
-                OutboxRow(
-                    key=f"k{i}",
+            s.add(  # failed e-mails are letters (issue 7 §5), not items
+                LetterRow(
+                    key=f"day:{cycle.id}:2022-06-01:a{i}@example.vn:member#1",
+                    bundle=f"day:{cycle.id}:2022-06-01:a{i}@example.vn:member",
                     cycle_id=cycle.id or 0,
-                    kind="lead",
-                    offset=0,
-                    recipient_email="a@example.vn",
+                    recipient_email=f"a{i}@example.vn",
                     recipient_name="A",
-                    recipient_role="focal",
                     send_at=june,
                     state=state,
                     created_at=june,
