@@ -26,16 +26,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
 from jobs import clock
-from jobs.tick import (
+from jobs.runtime import (
     TickSettings,
     mail_config,
     newest_cycle,
-    open_store,
     settings_for,
-    tick_once,
     transport_for,
     worker_id,
 )
+from jobs.tick import open_store, tick_once
 from tracker.calendar.office_hours import Office
 from tracker.calendar.types import TZ
 from tracker.calendar.vndate import vn_date

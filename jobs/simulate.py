@@ -29,7 +29,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel, col, select
 
-from jobs.tick import DEFAULTS, TickReport, tick_once
+from jobs.runtime import DEFAULTS
+from jobs.tick import TickReport, tick_once
 from tracker.calendar.types import TZ
 from tracker.db import migrate
 from tracker.db import models as m

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from jobs.tick import TickSettings, settings_for, worker_id
+from jobs.runtime import TickSettings, settings_for, worker_id
 from tracker.config.schema import Mail
 from tracker.errors import BadInputError
 

@@ -1,4 +1,6 @@
 """What each CLI command does: read the clock, open the store, call tracker.service, print.
+One short function per command (~460 lines in all); the reminder and election commands
+live in their own modules.
 
 The clock is jobs/clock.py, the one the daemon reads too: `TRACKER_NOW` (replay clock, see
 the README) reaches every command the same way.

@@ -1,5 +1,8 @@
 """How the CLI prints: a members × milestones matrix, details, calendars, JSON and CSV.
 
+Long (~550 lines): every command's output shares the cell, date and colour helpers; issue 8
+(tables that fit, gettext) reworks it and splits it by command.
+
 Colour only on a terminal; piped output is plain text so scripts and e-mails can use it.
 """
 

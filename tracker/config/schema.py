@@ -1,6 +1,10 @@
 """The cluster config: one TOML file per cluster and year (the regulation is rewritten every
 year, Điều 3.3 and Điều 11, so nothing here is code).
 
+Long (~900 lines) on purpose: the whole schema in one file is the reference a secretariat
+reads next to its TOML; the models refer to each other (rules ↔ milestones ↔ members) and
+the cross-checks at the end need them all.
+
 Dates in rules are written relative to the cycle year: `30/6/Y`, `25/12/Y`, `31/1/Y+1`.
 That lets the same file start a cycle for any year; `cycle.year` is only the default.
 """

@@ -1,6 +1,9 @@
 """Claimed outbox rows → the letters that carry them (issue 3 §1 digests, §3 catch-up;
 issue 6 §4 the right letter to the right person, §5 administrative style).
 
+Long (~670 lines) on purpose: one class (`_Cycle`) holds a cycle's facts once per batch,
+and every letter kind, recipient and item is built from those same facts.
+
 Pure: the caller passes the claimed rows, each cycle's context (config, obligations, work
 calendar) and `today`; nothing here reads the clock or the database. What a letter says
 comes from the obligations *now* — state, due date, days left — not from when the reminder

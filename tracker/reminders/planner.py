@@ -1,5 +1,11 @@
 """Which reminders a cycle calls for, and when (issue 3 §1).
 
+Long (~730 lines) on purpose, for now: every reminder kind's rule (lead, windows, overdue,
+escalation, event notices, set-date, digests, the board's report) and the isolation of an
+item that cannot be planned read as one ladder, and share the slot and key helpers.
+Splitting the problem wording into its own module is the next step (it needs
+`ObligationView` moved first).
+
 Pure: the caller passes a snapshot of the obligations, the work calendar and `now`; no
 clock, no I/O. The output is the whole plan up to a horizon, past reminders included:
 planning is idempotent (each reminder has a stable key) and the dispatcher decides what to
