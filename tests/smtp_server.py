@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import email
+import email.parser
 import email.policy
 import errno
+import hashlib
 import ipaddress
 import socket
 import ssl
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -410,3 +412,51 @@ def starttls_server(
 ) -> SmtpServer:
     """A server that refuses mail until the client has switched to TLS (STARTTLS)."""
     return smtp_server_factory(tls=tls_files, require_starttls=True)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What `MessageIdSink` keeps of one accepted message: enough to count letters by
+    Message-ID and to tell two different letters that share one (a split) from a resend."""
+
+    message_id: str
+    rcpt_tos: tuple[str, ...]
+    body_hash: str  # sha256 of the body (everything after the header block)
+
+
+class MessageIdSink(RecordingHandler):
+    """A sink for many senders at once (several `tracker run` processes): it keeps only
+    each message's Message-ID, recipients and body hash, not the whole message, so
+    thousands of letters cost little memory and no parsing in the test.
+
+    `ack_delay`: seconds to sit on the 250 *after* the message is recorded. A sender killed
+    in that gap has delivered a letter it never saw acknowledged — a send in flight, which
+    it must resend with the same Message-ID."""
+
+    def __init__(self, *, ack_delay: float = 0.0) -> None:
+        super().__init__()
+        self.ack_delay = ack_delay
+        self.delivered: list[Delivered] = []
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        data = bytes(envelope.original_content)
+        head, _, body = data.partition(b"\r\n\r\n")
+        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
+        record = Delivered(
+            message_id=str(headers.get("Message-ID", "")).strip(),
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            body_hash=hashlib.sha256(body).hexdigest(),
+        )
+        with self._lock:
+            self.delivered.append(record)
+        if self.ack_delay:
+            await asyncio.sleep(self.ack_delay)
+        return "250 OK"
+
+    def snapshot(self) -> list[Delivered]:
+        with self._lock:
+            return list(self.delivered)
+
+    def counts(self) -> Counter[str]:
+        """Message-ID → how many times the server accepted it."""
+        return Counter(d.message_id for d in self.snapshot())
