@@ -6,6 +6,9 @@
 - `RecordingHandler`: records every accepted message (`received`), answers scripted
   replies per attempt (`script_data("451 4.3.0 try later")`, `script_rcpt("550 …")`),
   counts sessions and the most that were open at once.
+- `MessageIdSink`: for several sending processes at once; keeps only each message's
+  Message-ID, recipients and a hash of its content, counts by Message-ID, and can sit on
+  the 250 (`ack_delay`) so a sender killed meanwhile leaves a send in flight.
 - Fixtures, imported explicitly by the test modules that need them:
   `from tests.smtp_server import smtp_server, smtp_server_factory, tls_files`.
 
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import email
-import email.parser
 import email.policy
 import errno
 import hashlib
@@ -421,13 +423,15 @@ class Delivered:
 
     message_id: str
     rcpt_tos: tuple[str, ...]
-    body_hash: str  # sha256 of the body (everything after the header block)
+    # sha256 of the decoded leaf parts: what the letter says, not how it was wrapped (a
+    # multipart's boundary is random on every render, so a faithful resend has other bytes).
+    body_hash: str
 
 
 class MessageIdSink(RecordingHandler):
     """A sink for many senders at once (several `tracker run` processes): it keeps only
-    each message's Message-ID, recipients and body hash, not the whole message, so
-    thousands of letters cost little memory and no parsing in the test.
+    each message's Message-ID, recipients and a hash of what it says, not the whole
+    message, so thousands of letters cost little memory and no parsing in the test.
 
     `ack_delay`: seconds to sit on the 250 *after* the message is recorded. A sender killed
     in that gap has delivered a letter it never saw acknowledged — a send in flight, which
@@ -439,13 +443,16 @@ class MessageIdSink(RecordingHandler):
         self.delivered: list[Delivered] = []
 
     async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
-        data = bytes(envelope.original_content)
-        head, _, body = data.partition(b"\r\n\r\n")
-        headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(head)
+        msg = email.message_from_bytes(bytes(envelope.original_content))
+        digest = hashlib.sha256()
+        for part in msg.walk():
+            if not part.is_multipart():
+                payload = part.get_payload(decode=True)
+                digest.update(payload if isinstance(payload, bytes) else b"")
         record = Delivered(
-            message_id=str(headers.get("Message-ID", "")).strip(),
+            message_id=str(msg.get("Message-ID", "")).strip(),
             rcpt_tos=tuple(envelope.rcpt_tos),
-            body_hash=hashlib.sha256(body).hexdigest(),
+            body_hash=digest.hexdigest(),
         )
         with self._lock:
             self.delivered.append(record)
