@@ -89,9 +89,8 @@ HISTORY_REASONS = ("superseded by catch-up", "nothing to report")
 
 
 # ---------------------------------------------------------------- database reads
-# Today's schema: `outbox` is one row per reminder item, with its own state and the
-# Message-ID / letter_key of the e-mail it went out in. After the rewrite: items join their
-# `letter` row (state, message_id, lease) via `outbox.letter_id`.
+# `outbox` is one row per reminder item, with its own state; it joins its `letter` row
+# (the e-mail: key, Message-ID, claim and lease) via `outbox.letter_id`.
 
 
 @dataclass(frozen=True)
