@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property, lru_cache
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from tracker.calendar.engine import CyclePlan, plan_cycle
@@ -32,7 +33,10 @@ def config_from_snapshot(text: str) -> ClusterConfig:
     return _parse_snapshot(text)
 
 
-@lru_cache(maxsize=8)
+# Enough for a province's clusters (a national tick parses each changed cycle once, and
+# office hours and bundling keep their own small caches by config hash); bounded, because
+# a parsed config is tens of kilobytes and a national database holds a thousand.
+@lru_cache(maxsize=256)
 def _parse_snapshot(text: str) -> ClusterConfig:
     # Validated when it was loaded from its file, so skip what is slow to re-check (e-mail
     # addresses). Validated, not model_construct'ed: nested models, dates and defaults
@@ -363,6 +367,7 @@ def _sync_obligations(session: Session, ctx: CycleContext) -> tuple[list[str], l
     existing = {(ob.member_id, ob.milestone_id): ob for ob in ctx.obligations}
     wanted: set[tuple[str, str]] = set()
     added: list[str] = []
+    fresh: list[dict[str, object]] = []
     for ms in ctx.cfg.milestones:
         for member_id in ctx.owner_of(ms):
             key = (member_id, ms.id)
@@ -385,13 +390,24 @@ def _sync_obligations(session: Session, ctx: CycleContext) -> tuple[list[str], l
                     ob.member_id = member_id
                     existing[key] = ob
             if ob is None:
-                ob = Obligation(
-                    cycle_id=ctx.id, member_id=member_id, milestone_id=ms.id, assignee=ms.assignee
+                # New rows go in with one executemany below, not as ORM objects: loading
+                # 1,000 clusters spent most of its time building and flushing them.
+                fresh.append(
+                    {
+                        "cycle_id": ctx.id,
+                        "member_id": member_id,
+                        "milestone_id": ms.id,
+                        "assignee": ms.assignee,
+                        "state": "open",
+                        "active": True,
+                        "version": 1,
+                    }
                 )
-                ctx.obligations.append(ob)
                 added.append(f"{member_id}/{ms.id}")
-            ob.active, ob.assignee = True, ms.assignee
-            session.add(ob)
+                continue
+            if not ob.active or ob.assignee != ms.assignee:
+                ob.active, ob.assignee = True, ms.assignee
+                session.add(ob)
     members = {m.id for m in ctx.cfg.members}
     retired: list[str] = []
     for key, ob in existing.items():
@@ -402,6 +418,14 @@ def _sync_obligations(session: Session, ctx: CycleContext) -> tuple[list[str], l
             retired.append(f"{ob.member_id}/{ob.milestone_id}")
             session.add(ob)
     session.flush()
+    if fresh:
+        session.connection().execute(insert(Obligation.__table__), fresh)  # type: ignore[attr-defined]
+        # The context sees its rows as a later `load_context` would.
+        ctx.obligations[:] = list(
+            session.exec(
+                select(Obligation).where(Obligation.cycle_id == ctx.id).order_by(col(Obligation.id))
+            )
+        )
     return added, retired
 
 
