@@ -128,6 +128,9 @@ class OutboxRow(SQLModel, table=True):
         UniqueConstraint("key"),
         # The claim query: due rows by state and time.
         Index("ix_outbox_state_send_at", "state", "send_at"),
+        # A letter's items, and the bundler's "planned, no letter yet" (both columns, or
+        # SQLite answers it through the state index, scanning every planned item).
+        Index("ix_outbox_letter_id_state", "letter_id", "state"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -154,7 +157,7 @@ class OutboxRow(SQLModel, table=True):
     catch_up: bool = False  # sent late, once, for reminders missed during downtime
     # The letter (e-mail) that carries this item: set when planning bundles it
     # (tracker.delivery.bundle), cleared when its send time moves to another day.
-    letter_id: int | None = Field(default=None, foreign_key="letter.id", index=True)
+    letter_id: int | None = Field(default=None, foreign_key="letter.id")
     letter_key: str | None = None  # that letter's key (kept for history and old rows)
     # Whose letter: "leader" (the leader's tasks, to the leader's office) or "member" (a
     # member's duty, the leader's own unit included): two hats, two letters (issue 6 §4).

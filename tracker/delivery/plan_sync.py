@@ -137,12 +137,19 @@ def fingerprints(session: Session, now: datetime) -> dict[int, str]:
     return out
 
 
-def plan_all(session: Session, now: datetime, *, force: bool = False) -> list[SyncReport]:
+def plan_all(
+    session: Session, now: datetime, *, force: bool = False, limit: int | None = None
+) -> list[SyncReport]:
     """Re-plan every cycle whose fingerprint changed (all of them with `force`) and bring
     its items in line (`sync_plan`), in the caller's transaction. A cycle that cannot be
     planned at all (a snapshot an older schema wrote) is logged once and skipped, so it
     does not stop the reminders of the others; an item that cannot be planned is a
-    problem of its cycle (`PlanState.problems`) and the rest of the cycle plans."""
+    problem of its cycle (`PlanState.problems`) and the rest of the cycle plans.
+
+    `limit`: re-plan at most this many cycles in this transaction (the caller commits and
+    calls again while any was re-planned): a national first plan of 1,000 cycles is then
+    many short transactions, each holding SQLite's write lock for a moment, instead of one
+    that makes every CLI command wait for a minute."""
     aware(now)
     prints = fingerprints(session, now)
     seen = {
@@ -152,11 +159,13 @@ def plan_all(session: Session, now: datetime, *, force: bool = False) -> list[Sy
         )
     }
     reports: list[SyncReport] = []
+    done = 0
     for cid in sorted(prints):
         fp = prints[cid]
-        if not force and seen.get(cid) == fp:
+        if (not force and seen.get(cid) == fp) or (limit is not None and done >= limit):
             reports.append(SyncReport(0, 0, 0, cycle_id=cid, replanned=False))
             continue
+        done += 1
         row = session.get(CycleRow, cid)
         assert row is not None
         try:

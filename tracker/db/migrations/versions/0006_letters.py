@@ -75,7 +75,7 @@ def upgrade() -> None:
             sa.Column("hat", sa.String(length=8), nullable=False, server_default="member")
         )
         batch.create_foreign_key("fk_outbox_letter_id_letter", "letter", ["letter_id"], ["id"])
-        batch.create_index("ix_outbox_letter_id", ["letter_id"])
+        batch.create_index("ix_outbox_letter_id_state", ["letter_id", "state"])
     _carry_history()
 
 
@@ -165,7 +165,7 @@ def _carry_history() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
-        batch.drop_index("ix_outbox_letter_id")
+        batch.drop_index("ix_outbox_letter_id_state")
         batch.drop_constraint("fk_outbox_letter_id_letter", type_="foreignkey")
         batch.drop_column("hat")
         batch.drop_column("letter_id")
