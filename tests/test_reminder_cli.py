@@ -420,3 +420,23 @@ def test_a_command_on_a_missing_database_says_run_init_and_creates_nothing(
     assert "no such table" not in result.stderr
     assert not db.exists(), "no empty database file left behind"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dry_run_counts_every_due_letter_and_a_tick_sends_them_all_in_batches(
+    filedb: tuple[str, Path, Path], runner: CliRunner
+) -> None:
+    """Issue 7 §2: `remind --dry-run` counted one batch (200) when 2,000 were due, and a
+    tick sent one batch. With a batch of 1 (TRACKER_BATCH), the dry run still lists every
+    letter due, and one tick sends them all, a batch at a time."""
+    url, db, mail = filedb
+    env = {"TRACKER_BATCH": "1"}
+    dry = runner.invoke(app, ["--db", url, "remind", "--at", "2022-06-16", "--dry-run"], env=env)
+    assert dry.exit_code == 0, dry.output + dry.stderr
+    would = [line for line in dry.stdout.splitlines() if line.startswith("sẽ gửi: ")]
+    assert len(would) > 1 and f"Sẽ gửi {len(would)} thư." in dry.stdout
+    real = runner.invoke(app, ["--db", url, "remind", "--at", "2022-06-16"], env=env)
+    assert real.exit_code == 0, real.output + real.stderr
+    sent = [line for line in real.stdout.splitlines() if line.startswith("đã gửi: ")]
+    assert len(sent) == len(would)
+    assert {r[2] for r in letter_rows(db) if r[2] in ("sent", "planned")} >= {"sent"}
+    assert len(list((mail / "new").glob("*.eml"))) == len(would)
