@@ -59,7 +59,7 @@ from tracker.letters.model import (
     Role,
     Signature,
 )
-from tracker.reminders.planner import is_leader_task
+from tracker.reminders.planner import is_leader_task, request_reach
 from tracker.reminders.recipients import leader_offices, leader_recipients
 from tracker.service.cycles import CycleContext
 from tracker.service.views import article_of, due_of, is_event, names_of
@@ -255,7 +255,7 @@ class _Cycle:
                 continue
             obligations.setdefault(ob.id, ob)
             kinds.add(self._kind_of(r, ob))
-        items = [self.item(ob) for ob in obligations.values()]
+        items = [i for i in map(self.safe_item, obligations.values()) if i is not None]
         recipient = self.recipient(group, hat)
         if digest:
             return self.leader_digest(items, recipient, key=key, problems=problems)
@@ -589,7 +589,20 @@ class _Cycle:
 
     @cached_property
     def _all_items(self) -> list[Item]:
-        return [self.item(ob) for ob in self.ctx.obligations if ob.active]
+        return [i for i in map(self.safe_item, (o for o in self.ctx.obligations if o.active)) if i]
+
+    def safe_item(self, ob: Obligation) -> Item | None:
+        """`item`, or None for an obligation whose dates cannot be counted (a request an
+        older tracker accepted for 31/12/9999): one such row must not stop the letters of
+        the whole cycle. Planning reports it (`PlanProblem`), and the leader's digest lists
+        that problem."""
+        due = ob.due_override
+        if due is not None and due > request_reach(self.ctx.year):
+            return None  # counting working days to it would take millions of steps
+        try:
+            return self.item(ob)
+        except (ArithmeticError, ValueError, LookupError):
+            return None
 
     def completed(self) -> tuple[Item, ...]:
         """Completions recorded in the last week up to the letter's day, newest first."""
