@@ -26,24 +26,23 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.engine import Engine
 
 from jobs import clock
-from jobs.tick import (
+from jobs.runtime import (
     TickSettings,
     mail_config,
     newest_cycle,
-    open_store,
     settings_for,
-    tick_once,
     transport_for,
     worker_id,
 )
+from jobs.tick import open_store, tick_once
+from tracker.calendar.office_hours import Office
 from tracker.calendar.types import TZ
+from tracker.calendar.vndate import vn_date
 from tracker.db.engine import mask_url, session_scope
 from tracker.delivery import claim, pause
 from tracker.errors import TrackerError
-from tracker.reminders.office import Office
-from tracker.reminders.transport import Transport
-from tracker.reminders.vndate import vn_date
 from tracker.service.cycles import all_cycles, load_context
+from tracker.transport import Transport
 
 log = logging.getLogger("tracker.daemon")
 

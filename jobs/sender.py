@@ -27,12 +27,18 @@ from tracker.delivery import claim as claims
 from tracker.delivery import outcome, pause
 from tracker.delivery.claim import Claim
 from tracker.delivery.states import NOTHING_TO_REPORT, UNPLANNED
-from tracker.reminders.compose import build_message
-from tracker.reminders.content import Lang, Letter
-from tracker.reminders.letters import CYCLE_KINDS
-from tracker.reminders.transport.base import DeliveryError, LeaseLost, Transport
+from tracker.letters.build import CYCLE_KINDS
+from tracker.letters.model import Lang, Letter
+from tracker.letters.render import build_message
+from tracker.transport.base import DeliveryError, LeaseLost, Transport
 
 log = logging.getLogger("tracker.outbox")
+
+# Sends are recorded in batches — one transaction per FLUSH_EVERY letters, or whatever
+# has gone after FLUSH_SECONDS — not one commit per e-mail. A sender killed in between
+# resends those few (with the same Message-ID); the window is kept short for that reason.
+FLUSH_EVERY = 50
+FLUSH_SECONDS = 0.2
 
 Outcome = Literal["sent", "retry", "failed", "paused", "released", "would_send", "cancelled"]
 
@@ -153,6 +159,8 @@ class Sender:
         self.stop = stop
         self.on_result = on_result
         self.leases: dict[int, datetime] = {}
+        self.pending: list[outcome.Sent] = []
+        self.flushing = asyncio.Lock()
 
     # -- leases -------------------------------------------------------------------------
 
@@ -183,6 +191,15 @@ class Sender:
                 for lid, until in list(self.leases.items()):
                     if until > now:
                         self.leases[lid] = now + self.lease
+
+    async def flush_forever(self) -> None:
+        """Record what has been sent every FLUSH_SECONDS while the batch runs."""
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("could not record sent letters; retrying")
 
     # -- one letter ---------------------------------------------------------------------
 
@@ -248,24 +265,11 @@ class Sender:
     async def _sent(
         self, lid: int, letter: Letter, carried: list[int], message_id: str, subject: str
     ) -> SendResult:
-        ours = await asyncio.to_thread(
-            outcome.mark_sent,
-            self.engine,
-            lid,
-            worker=self.worker,
-            now=self.now,
-            message_id=message_id,
-            subject=subject,
-            carried=carried,
-        )
-        if not ours:
-            # Our lease ran out mid-send and another worker holds the letter now: it will
-            # send it again, with this same Message-ID.
-            log.warning("sent %s but another worker claimed it meanwhile", letter.key)
-        if self.was_paused:
-            self.was_paused = False
-            await asyncio.to_thread(_clear_pause, self.engine)
-            log.info("sending resumed: a message went through")
+        # Recorded in batches (`flush`): one transaction per FLUSH_EVERY letters, not one
+        # per e-mail. A crash before the flush resends these with the same Message-ID.
+        self.pending.append(outcome.Sent(lid, message_id, subject, tuple(carried)))
+        if len(self.pending) >= FLUSH_EVERY:
+            await self.flush()
         log.info(
             "sent %s to %s key=%s items=%d message-id=%s",
             letter.kind,
@@ -277,6 +281,28 @@ class Sender:
         return self._report(
             result("sent", letter, carried, letter_id=lid, subject=subject, message_id=message_id)
         )
+
+    async def flush(self) -> None:
+        """Record the sends not yet recorded, in one transaction."""
+        async with self.flushing:
+            batch, self.pending = self.pending, []
+            if not batch:
+                return
+            done = await asyncio.to_thread(
+                outcome.mark_sent_many, self.engine, batch, worker=self.worker, now=self.now
+            )
+            for x in batch:
+                self.leases.pop(x.letter_id, None)
+                if x.letter_id not in done:
+                    # Our lease ran out mid-send and another worker holds the letter now:
+                    # it will send it again, with this same Message-ID.
+                    log.warning(
+                        "sent letter %s but another worker claimed it meanwhile", x.letter_id
+                    )
+            if self.was_paused:
+                self.was_paused = False
+                await asyncio.to_thread(_clear_pause, self.engine)
+                log.info("sending resumed: a message went through")
 
     async def _undelivered(
         self, lid: int, letter: Letter, carried: list[int], err: DeliveryError
@@ -336,6 +362,7 @@ class Sender:
 
 
 async def stop_renewing(task: asyncio.Task[None]) -> None:
+    """Cancel a background task of the batch (lease renewal, recording) and wait for it."""
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task

@@ -29,17 +29,18 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import SQLModel, col, select
 
-from jobs.tick import DEFAULTS, TickReport, tick_once
+from jobs.runtime import DEFAULTS
+from jobs.tick import TickReport, tick_once
 from tracker.calendar.types import TZ
 from tracker.db import migrate
 from tracker.db import models as m
 from tracker.db.engine import make_engine, mask_url, session_scope
 from tracker.delivery import claim
 from tracker.errors import NotFoundError
-from tracker.reminders.content import Lang
-from tracker.reminders.transport import FileTransport, MemoryTransport, Transport
-from tracker.reminders.transport.base import Guard
+from tracker.letters.model import Lang
 from tracker.service.cycles import config_from_snapshot
+from tracker.transport import FileTransport, MemoryTransport, Transport
+from tracker.transport.base import Guard
 
 
 @dataclass(frozen=True)

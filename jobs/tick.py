@@ -20,141 +20,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
-import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from jobs import clock
+from jobs.runtime import (
+    DEFAULTS,
+    TickSettings,
+    mail_config,
+    settings_for,
+    transport_for,
+    worker_id,
+)
 from jobs.sender import Sender, SendResult, empty_reason, result, stop_renewing
 from tracker.calendar.types import local_date
-from tracker.config.schema import Mail
-from tracker.db import migrate
-from tracker.db.engine import make_engine, mask_url, session_factory, session_scope
+from tracker.db.engine import session_factory, session_scope
 from tracker.db.models import CycleRow
+from tracker.db.store import open_store as open_store  # the one way; re-exported here
 from tracker.delivery import bundle, catch_up, claim, outcome, pause, plan_sync, queries
 from tracker.delivery.claim import Claim
-from tracker.errors import BadInputError, NotFoundError
-from tracker.reminders.compose import render
-from tracker.reminders.content import Lang, Letter
-from tracker.reminders.letters import build_letters
-from tracker.reminders.transport import Transport, make_transport
-from tracker.service.cycles import CycleContext, config_from_snapshot, load_context
+from tracker.letters.build import build_letters
+from tracker.letters.model import Lang
+from tracker.letters.render import render
+from tracker.service.cycles import CycleContext, load_context
+from tracker.transport import Transport
 
 log = logging.getLogger("tracker.outbox")
-
-
-@dataclass(frozen=True)
-class TickSettings:
-    """How much one tick may do (`[mail]` batch, in_flight, connections, lease_seconds,
-    tick_seconds; the environment wins). The lease must outlast the slowest send (SMTP
-    gives up after 30 s per attempt), or a second worker could take over a live claim."""
-
-    lease: timedelta = timedelta(minutes=5)
-    batch: int = 200
-    max_concurrency: int = 4
-    connections: int = 2
-    tick_seconds: float = 30.0
-
-
-DEFAULTS = TickSettings()
-
-# (environment variable, [mail] key, type, smallest, largest)
-_TUNABLES: tuple[tuple[str, str, type, float, float], ...] = (
-    ("TRACKER_BATCH", "batch", int, 1, 10_000),
-    ("TRACKER_IN_FLIGHT", "in_flight", int, 1, 64),
-    ("TRACKER_SMTP_CONNECTIONS", "connections", int, 1, 16),
-    ("TRACKER_LEASE_SECONDS", "lease_seconds", float, 10, 3600),
-    ("TRACKER_TICK_SECONDS", "tick_seconds", float, 0.1, 60),
-)
-
-
-def settings_for(mail: Mail, environ: Mapping[str, str] | None = None) -> TickSettings:
-    """The tunables: `[mail]` of the newest cycle, each overridden by its environment
-    variable; an absurd value (a tick of 1e-9 s, a batch of 0) is refused in one line."""
-    env = os.environ if environ is None else environ
-    values: dict[str, float] = {}
-    for var, key, kind, low, high in _TUNABLES:
-        text = env.get(var, "").strip()
-        if not text:
-            values[key] = float(getattr(mail, key))
-            continue
-        try:
-            value = float(kind(text))
-        except ValueError:
-            value = float("nan")
-        if not low <= value <= high:
-            raise BadInputError(
-                f"{var}='{text}' không hợp lệ: ghi một số từ {low:g} đến {high:g}"
-                f" ({'số nguyên' if kind is int else 'giây'}), hoặc bỏ biến này"
-                f" (mặc định: mail.{key} = {getattr(mail, key):g}).",
-                f"{var}='{text}' is invalid: give a number from {low:g} to {high:g}"
-                f" ({'a whole number' if kind is int else 'seconds'}), or unset it"
-                f" (default: mail.{key} = {getattr(mail, key):g}).",
-            )
-        values[key] = value
-    return TickSettings(
-        lease=timedelta(seconds=values["lease_seconds"]),
-        batch=int(values["batch"]),
-        max_concurrency=int(values["in_flight"]),
-        connections=int(values["connections"]),
-        tick_seconds=values["tick_seconds"],
-    )
-
-
-def worker_id() -> str:
-    """Who holds a claim: this host, this process and a random part, so a restart — or
-    two containers whose processes are all pid 1 on one host name — is another worker."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def open_store(db_url: str) -> Engine:
-    """An Engine on a database that `tracker init` has set up at the newest schema.
-
-    A SQLite file that does not exist is refused before connecting, with the message the
-    other commands give: connecting would leave an empty database file behind."""
-    from tracker.db.engine import missing_sqlite_file, not_set_up
-
-    if missing_sqlite_file(db_url):
-        raise not_set_up(mask_url(db_url))
-    engine = make_engine(db_url)
-    try:
-        migrate.require_newest(engine)
-    except BaseException:
-        engine.dispose()
-        raise
-    return engine
-
-
-def newest_cycle(session: Session) -> CycleRow:
-    """The cycle loaded most recently: its `[mail]` section is the leader's latest word on
-    where mail goes (every cycle's reminders still go out, through that one transport)."""
-    row = session.exec(select(CycleRow).order_by(col(CycleRow.loaded_at).desc())).first()
-    if row is None:
-        raise NotFoundError(
-            "Cơ sở dữ liệu chưa có chu kỳ nào. Chạy 'tracker init' để nạp cấu hình của Cụm.",
-            "The database holds no cycle yet. Run 'tracker init' to load the cluster's config.",
-        )
-    return row
-
-
-def mail_config(engine: Engine) -> Mail:
-    with session_scope(engine) as session:
-        return config_from_snapshot(newest_cycle(session).config_json).mail
-
-
-def transport_for(engine: Engine, settings: TickSettings | None = None) -> Transport:
-    """The transport the config names; a relative mail folder is anchored at the working
-    directory now, so the banner and the logs show where mail really goes."""
-    mail = mail_config(engine)
-    connections = (settings or settings_for(mail)).connections
-    return make_transport(mail, os.environ, base_dir=Path.cwd(), max_connections=connections)
 
 
 # -- the tick ---------------------------------------------------------------------------
@@ -236,6 +131,7 @@ async def tick(
         on_result=on_result,
     )
     renewing = asyncio.create_task(sender.renew_forever())
+    flushing = asyncio.create_task(sender.flush_forever())
     try:
         for _ in range(max(1, max_batches)):
             got = await asyncio.to_thread(
@@ -260,6 +156,7 @@ async def tick(
         raise
     finally:
         await stop_renewing(renewing)
+        await stop_renewing(flushing)
     if sender.pause is not None:
         report.paused = sender.pause.en if lang == "en" else sender.pause.vi
     elif paused is not None and report.sent == 0:
@@ -277,70 +174,71 @@ async def _deliver(
     lang: Lang,
 ) -> None:
     """Claimed letters → built letters → sends → recorded outcomes, into `report`."""
-    contexts, problems = await asyncio.to_thread(_load, engine, {c.letter.cycle_id for c in got})
+    cycle_ids = {c.letter.cycle_id for c in got}
+    contexts, problems = await asyncio.to_thread(_load, engine, cycle_ids)
     jobs = []
-    for c in got:
-        lid = c.letter.id
-        assert lid is not None
-        ctx = contexts.get(c.letter.cycle_id)
+    for cycle_id in sorted(cycle_ids):
+        mine = [c for c in got if c.letter.cycle_id == cycle_id]
+        ctx = contexts.get(cycle_id)
         try:
             if ctx is None:
                 raise RuntimeError("the cycle's config snapshot cannot be read")
-            built = build_letters(
-                c.items,
-                {c.letter.cycle_id: ctx},
-                today=local_date(now),
-                now=now,
-                problems=problems.get(c.letter.cycle_id, []),
-            )
+            # One build per cycle and batch: the cycle's plan and obligations are worked
+            # out once, not once per letter. Each item carries its letter's key, so each
+            # claimed letter comes back as (at most) one e-mail.
+            built = {
+                letter.key: (letter, ids)
+                for letter, ids in build_letters(
+                    [i for c in mine for i in c.items],
+                    {cycle_id: ctx},
+                    today=local_date(now),
+                    now=now,
+                    problems=problems.get(cycle_id, []),
+                )
+            }
         except Exception as exc:
-            # A letter that cannot be built (a snapshot the schema no longer reads, a bug)
-            # must not hold up the others: it backs off like a failed send and ends failed,
-            # visible in `tracker outbox`.
-            log.exception("letter %s: cannot be built", c.letter.key)
-            what = await asyncio.to_thread(
-                outcome.mark_retry,
-                engine,
-                lid,
-                worker=sender.worker,
-                now=now,
-                error=f"letters: {type(exc).__name__}: {exc}",
-            )
-            report.retried += what == "retry"
-            report.failed += what == "failed"
+            # Letters that cannot be built (a snapshot the schema no longer reads, a bug)
+            # must not hold up the others: they back off like a failed send and end up
+            # failed, visible in `tracker outbox`.
+            log.exception("cycle %s: its letters cannot be built", cycle_id)
+            for c in mine:
+                what = await asyncio.to_thread(
+                    outcome.mark_retry,
+                    engine,
+                    c.letter.id or 0,
+                    worker=sender.worker,
+                    now=now,
+                    error=f"letters: {type(exc).__name__}: {exc}",
+                )
+                report.retried += what == "retry"
+                report.failed += what == "failed"
             continue
-        if not built:
-            # Every item settled since planning, or a digest with nothing to say.
-            if await asyncio.to_thread(
-                outcome.mark_cancelled,
-                engine,
-                lid,
-                worker=sender.worker,
-                now=now,
-                reason=empty_reason(c),
-            ):
-                report.cancelled += len(c.items)
-            continue
-        letter, carried = _one(c, built)
-        assert ctx is not None
-        jobs.append(sender.send(c, letter, carried, ctx.cfg))
+        for c in mine:
+            lid = c.letter.id
+            assert lid is not None
+            found = built.get(c.letter.key)
+            if found is None:
+                # Every item settled since planning, or a digest with nothing to say.
+                if await asyncio.to_thread(
+                    outcome.mark_cancelled,
+                    engine,
+                    lid,
+                    worker=sender.worker,
+                    now=now,
+                    reason=empty_reason(c),
+                ):
+                    report.cancelled += len(c.items)
+                continue
+            letter, carried = found
+            jobs.append(sender.send(c, letter, carried, ctx.cfg))
     outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+    await sender.flush()  # the sends not yet recorded, in one transaction
     errors = [o for o in outcomes if isinstance(o, BaseException)]
     for o in outcomes:
         if isinstance(o, SendResult):
             report.count(o, lang)
     if errors:
         raise errors[0]  # every letter had its chance; now report the first failure
-
-
-def _one(c: Claim, built: list[tuple[Letter, list[int]]]) -> tuple[Letter, list[int]]:
-    """The e-mail of a claimed letter. Its items share its key, so there is one; should an
-    older row carry another key, the letter's own is the one sent and the rest of the items
-    ride along (they are cancelled, not sent, when marked)."""
-    for letter, ids in built:
-        if letter.key == c.letter.key:
-            return letter, ids
-    return built[0]
 
 
 def _plan(engine: Engine, now: datetime, report: TickReport) -> None:

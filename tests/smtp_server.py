@@ -6,6 +6,9 @@
 - `RecordingHandler`: records every accepted message (`received`), answers scripted
   replies per attempt (`script_data("451 4.3.0 try later")`, `script_rcpt("550 …")`),
   counts sessions and the most that were open at once.
+- `MessageIdSink`: for several sending processes at once; keeps only each message's
+  Message-ID, recipients and a hash of its content, counts by Message-ID, and can sit on
+  the 250 (`ack_delay`) so a sender killed meanwhile leaves a send in flight.
 - Fixtures, imported explicitly by the test modules that need them:
   `from tests.smtp_server import smtp_server, smtp_server_factory, tls_files`.
 
@@ -20,11 +23,12 @@ import asyncio
 import email
 import email.policy
 import errno
+import hashlib
 import ipaddress
 import socket
 import ssl
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -410,3 +414,56 @@ def starttls_server(
 ) -> SmtpServer:
     """A server that refuses mail until the client has switched to TLS (STARTTLS)."""
     return smtp_server_factory(tls=tls_files, require_starttls=True)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What `MessageIdSink` keeps of one accepted message: enough to count letters by
+    Message-ID and to tell two different letters that share one (a split) from a resend."""
+
+    message_id: str
+    rcpt_tos: tuple[str, ...]
+    # sha256 of the decoded leaf parts: what the letter says, not how it was wrapped (a
+    # multipart's boundary is random on every render, so a faithful resend has other bytes).
+    body_hash: str
+
+
+class MessageIdSink(RecordingHandler):
+    """A sink for many senders at once (several `tracker run` processes): it keeps only
+    each message's Message-ID, recipients and a hash of what it says, not the whole
+    message, so thousands of letters cost little memory and no parsing in the test.
+
+    `ack_delay`: seconds to sit on the 250 *after* the message is recorded. A sender killed
+    in that gap has delivered a letter it never saw acknowledged — a send in flight, which
+    it must resend with the same Message-ID."""
+
+    def __init__(self, *, ack_delay: float = 0.0) -> None:
+        super().__init__()
+        self.ack_delay = ack_delay
+        self.delivered: list[Delivered] = []
+
+    async def handle_DATA(self, server: SMTP, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(bytes(envelope.original_content))
+        digest = hashlib.sha256()
+        for part in msg.walk():
+            if not part.is_multipart():
+                payload = part.get_payload(decode=True)
+                digest.update(payload if isinstance(payload, bytes) else b"")
+        record = Delivered(
+            message_id=str(msg.get("Message-ID", "")).strip(),
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            body_hash=digest.hexdigest(),
+        )
+        with self._lock:
+            self.delivered.append(record)
+        if self.ack_delay:
+            await asyncio.sleep(self.ack_delay)
+        return "250 OK"
+
+    def snapshot(self) -> list[Delivered]:
+        with self._lock:
+            return list(self.delivered)
+
+    def counts(self) -> Counter[str]:
+        """Message-ID → how many times the server accepted it."""
+        return Counter(d.message_id for d in self.snapshot())

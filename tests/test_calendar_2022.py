@@ -494,7 +494,12 @@ def test_event_window_of_a_non_event_is_refused(cfg: ClusterConfig) -> None:
 
 
 def test_29_february_in_a_common_year_is_a_clear_error() -> None:
-    cfg = _with_milestones(_ms("leap", {"kind": "fixed", "date": "29/2/Y"}))
+    # The loader refuses 29/2/Y in a common `[cycle] year` (test_config); a 2024 file
+    # started for 2023 is refused by the engine.
+    data = _raw()
+    data["milestones"].append(_ms("leap", {"kind": "fixed", "date": "29/2/Y"}))
+    data["cycle"]["year"] = 2024
+    cfg = parse_config(data, "test")
     cal = WorkCalendar(cfg.holidays)
     assert plan_cycle(cfg, 2024, cal, {}).due("leap").date == date(2024, 2, 29)
     with pytest.raises(BadInputError) as err:

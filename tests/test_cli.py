@@ -831,7 +831,7 @@ def test_status_shows_a_paused_sender_and_failed_mail(loaded: Cli) -> None:
     from sqlmodel import Session
 
     from tracker.db.engine import make_engine
-    from tracker.db.models import OutboxPause, OutboxRow
+    from tracker.db.models import LetterRow, OutboxPause
 
     clean = loaded.ok("status", "--at", "2022-06-01")
     assert "TẠM DỪNG" not in clean and "⚠" not in clean
@@ -847,14 +847,12 @@ def test_status_shows_a_paused_sender_and_failed_mail(loaded: Cli) -> None:
             )
         )
         s.add(
-            OutboxRow(
-                key="k1",
+            LetterRow(
+                key="day:1:2022-06-01:a@example.vn:member#1",
+                bundle="day:1:2022-06-01:a@example.vn:member",
                 cycle_id=1,
-                kind="lead",
-                offset=0,
                 recipient_email="a@example.vn",
                 recipient_name="A",
-                recipient_role="focal",
                 send_at=june,
                 state="failed",
                 created_at=june,
@@ -865,7 +863,7 @@ def test_status_shows_a_paused_sender_and_failed_mail(loaded: Cli) -> None:
     engine.dispose()
     out = loaded.ok("status", "--at", "2022-06-01")
     assert "⚠ Việc gửi thư nhắc đang TẠM DỪNG: máy chủ SMTP từ chối đăng nhập (535)" in out
-    assert "Có 1 thư nhắc gửi không được: xem 'tracker outbox --state failed'" in out
+    assert "Có 1 thư nhắc việc không gửi được (máy chủ thư từ chối): xem 'tracker outbox" in out
     out_en = loaded.ok("--lang", "en", "status", "--at", "2022-06-01")
     assert "Sending reminders is PAUSED: the SMTP server refused the login (535)" in out_en
     # JSON stays a plain list of obligations for scripts.

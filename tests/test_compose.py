@@ -16,15 +16,9 @@ import jinja2
 import pytest
 
 from tracker import paths
+from tracker.calendar import vndate
 from tracker.calendar.types import TZ, Window
-from tracker.reminders import vndate
-from tracker.reminders.compose import (
-    UnsafeHeaderError,
-    build_message,
-    message_id,
-    render,
-)
-from tracker.reminders.content import (
+from tracker.letters.model import (
     KINDS,
     LANGS,
     Delivery,
@@ -34,6 +28,12 @@ from tracker.reminders.content import (
     Letter,
     Recipient,
     Signature,
+)
+from tracker.letters.render import (
+    UnsafeHeaderError,
+    build_message,
+    message_id,
+    render,
 )
 
 TODAY = date(2022, 6, 27)  # Monday; the half-year report is due on Thursday 30/06/2022

@@ -605,8 +605,11 @@ def test_mail_language_is_vietnamese_unless_set() -> None:
 def test_cli_init_refuses_a_rule_that_cannot_be_dated_in_that_year(
     tmp_path: Path, runner: CliRunner
 ) -> None:
+    # A 2024 file (leap year: it loads) started for 2022 from the same file: `init` refuses
+    # the year the rule cannot be dated in.
     leap = tmp_path / "leap.toml"
-    leap.write_text(edited('date = "30/6/Y"', 'date = "29/2/Y"'), "utf-8")
+    text = edited('date = "30/6/Y"', 'date = "29/2/Y"').replace("year = 2022", "year = 2024", 1)
+    leap.write_text(text, "utf-8")
     db = tmp_path / "t.db"
     ok = runner.invoke(
         app, ["--db", f"sqlite:///{db}", "--config", str(leap), "init", "--cycle", "2024"]
@@ -620,6 +623,90 @@ def test_cli_init_refuses_a_rule_that_cannot_be_dated_in_that_year(
     status = runner.invoke(app, ["--db", f"sqlite:///{db}", "status", "--cycle", "2022"])
     assert status.exit_code == 2  # the 2022 cycle was not written
     assert "2022" in _one_error_line(status.stderr)
+
+
+LEAP_DAY_CASES = [
+    ("fixed date", 'date = "30/6/Y"', 'date = "29/2/Y"', "milestones[0].rule.date"),
+    (
+        "event window start",
+        'start = "1/10/Y", end = "30/11/Y"',
+        'start = "29/2/Y", end = "30/11/Y"',
+        "milestones[4].rule.within.start",
+    ),
+    (
+        "leader-dated window end in Y+1",
+        'end = "31/3/Y+1"',
+        'end = "29/2/Y+1"',
+        "milestones[13].rule.within.end",
+    ),
+    (
+        "set_date_from",
+        'set_date_from = "1/12/Y"\ndeliverable = "Tổ chức Hội nghị',
+        'set_date_from = "29/2/Y"\ndeliverable = "Tổ chức Hội nghị',
+        "milestones[6].set_date_from",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"), [c[1:] for c in LEAP_DAY_CASES], ids=[c[0] for c in LEAP_DAY_CASES]
+)
+def test_a_day_the_files_cycle_year_does_not_have_is_refused_at_its_key(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    # The file is the 2022 cycle's (`[cycle] year = 2022`); 2022 and 2023 are common years.
+    err = refused_text(tmp_path, edited(old, new))
+    vi, en = at(err, key)
+    year = "2023" if "Y+1" in new else "2022"
+    suffix = "+1" if "Y+1" in new else ""
+    assert f"29/2/Y{suffix}" in vi and f"29/2/Y{suffix}" in en
+    assert f"không có trong năm {year}" in vi and f"does not exist in {year}" in en
+    assert f'"28/2/Y{suffix}"' in vi and f'"1/3/Y{suffix}"' in en  # what to write instead
+    assert [k for k, _, _ in err.problems] == [key]
+
+
+def test_every_impossible_day_is_reported_at_once(tmp_path: Path) -> None:
+    text = TEXT
+    for _, old, new, _ in LEAP_DAY_CASES:
+        assert text.count(old) == 1
+        text = text.replace(old, new)
+    err = refused_text(tmp_path, text)
+    assert sorted(k for k, _, _ in err.problems) == sorted(c[3] for c in LEAP_DAY_CASES)
+
+
+def test_the_same_days_load_in_a_leap_cycle_year(tmp_path: Path) -> None:
+    # 2024 has 29/2, and so has 2023's Y+1: the days are fine in those files.
+    text = edited('date = "30/6/Y"', 'date = "29/2/Y"').replace("year = 2022", "year = 2024", 1)
+    assert load_config(_write(tmp_path, "a.toml", text)).cycle.year == 2024
+    text = edited('end = "31/3/Y+1"', 'end = "29/2/Y+1"').replace("year = 2022", "year = 2023", 1)
+    assert load_config(_write(tmp_path, "b.toml", text)).cycle.year == 2023
+
+
+def test_an_impossible_holiday_is_refused_at_its_key(tmp_path: Path) -> None:
+    # Holidays are real dates, not day specs: a string one that does not exist is refused too.
+    err = refused_text(tmp_path, edited("extra_days_off = []", 'extra_days_off = ["2022-02-29"]'))
+    at(err, "holidays.extra_days_off[0]")
+
+
+def test_a_snapshot_in_the_database_is_not_refused_again() -> None:
+    # A cycle's stored snapshot (validated with TRUSTED) loads even with a day its year
+    # lacks: the planner reports that one item and plans the rest (test_plan_isolation).
+    from tracker.config.schema import TRUSTED, ClusterConfig, impossible_days
+
+    text = edited('date = "30/6/Y"', 'date = "29/2/Y"').replace("year = 2022", "year = 2024", 1)
+    cfg = parse_config(tomllib.loads(text), "x")
+    snapshot = cfg.model_copy(update={"cycle": cfg.cycle.model_copy(update={"year": 2022})})
+    again = ClusterConfig.model_validate_json(snapshot.model_dump_json(), context=TRUSTED)
+    assert again.cycle.year == 2022
+    [problem] = impossible_days(again, 2022)
+    assert problem.loc == ("milestones", 0, "rule", "date")
+    assert impossible_days(again, 2024) == []
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def test_cli_init_with_a_bad_cycle_creates_no_database(tmp_path: Path, runner: CliRunner) -> None:

@@ -33,6 +33,7 @@ from tests.smtp_server import (  # noqa: F401
 from tests.test_dispatch import (
     DEC_9,
     LEADER_EMAIL,
+    letters,
     parsed,
     plain,
     text_of,
@@ -44,10 +45,11 @@ from tests.test_outbox import rows
 from tracker.calendar.types import local_date
 from tracker.db import migrate
 from tracker.db.engine import make_engine, session_scope
-from tracker.reminders import outbox
-from tracker.reminders.letters import build_letters
-from tracker.reminders.transport import SmtpTransport, Transport
+from tracker.delivery import pause, queries
+from tracker.delivery.states import PAUSE_RETRY
+from tracker.letters.build import build_letters
 from tracker.service.cycles import all_cycles, load_context
+from tracker.transport import SmtpTransport, Transport
 
 Factory = Callable[..., SmtpServer]
 PASSWORD = "wrong-secret-4711"
@@ -95,8 +97,10 @@ def test_451_then_250_delivers_exactly_once_after_the_backoff(
     assert "451" in retry.detail and "try again later" in retry.detail
     waiting = [r for r in rows(engine) if r.id in retry.rows]
     assert {(r.state, r.attempts) for r in waiting} == {("planned", 1)}
-    assert {r.next_attempt_at for r in waiting} == {DEC_9 + timedelta(minutes=1)}
     assert {r.last_error for r in waiting} == {retry.detail}
+    [letter] = letters(engine, id=retry.letter_id)
+    assert (letter.state, letter.attempts) == ("planned", 1)
+    assert letter.next_attempt_at == DEC_9 + timedelta(minutes=1)
     assert len(smtp_server.received) == first.sent
 
     # Not before the backoff is over.
@@ -127,8 +131,7 @@ def test_550_fails_keeps_the_reply_and_is_sent_after_retry(
     [bad] = [r for r in report.results if r.outcome == "failed"]
     assert any(line.startswith("thất bại: ") and "550" in line for line in report.lines)
 
-    with session_scope(store) as s:
-        failed = outbox.list_rows(s, "failed")
+    failed = rows(store, state="failed")
     assert sorted(r.id for r in failed if r.id is not None) == sorted(bad.rows)
     for row in failed:
         assert row.last_error.startswith("550") and "Mailbox unavailable" in row.last_error
@@ -139,9 +142,8 @@ def test_550_fails_keeps_the_reply_and_is_sent_after_retry(
     assert bad.key not in {r.key for r in later.results}
     assert bad.email not in {to_addr(m) for m in parsed(smtp_server)}
 
-    for row in failed:
-        assert row.id is not None
-        outbox.retry(store, row.id, DEC_9 + timedelta(hours=4))
+    assert bad.letter_id is not None
+    queries.retry(store, bad.letter_id, DEC_9 + timedelta(hours=4))
     again = tick(store, plain(smtp_server), DEC_9 + timedelta(hours=4))
     assert again.sent == 1 and again.results[0].email == bad.email
     assert [to_addr(m) for m in parsed(smtp_server)].count(bad.email) == 1
@@ -196,8 +198,8 @@ def test_a_refused_login_pauses_sending_and_loses_nothing(
     after = [r for r in rows(store) if r.id in waiting]
     assert {(r.state, r.attempts, r.claimed_by) for r in after} == {("planned", 0, None)}
     with session_scope(store) as s:
-        shown = outbox.current_pause(s)
-        info = outbox.pause_info(s)
+        shown = pause.current_pause(s)
+        info = pause.pause_info(s)
     assert shown == report.paused and info is not None
     assert info.reply.startswith("535")
     assert PASSWORD not in shown and PASSWORD not in info.reply
@@ -209,11 +211,11 @@ def test_a_refused_login_pauses_sending_and_loses_nothing(
 
     # The password is fixed; after the pause's retry time the next tick goes through.
     right = starttls(server, tls_files, username="reminder-bot", password="right-secret")
-    resumed = tick(store, right, DEC_9 + outbox.PAUSE_RETRY + timedelta(minutes=1))
+    resumed = tick(store, right, DEC_9 + PAUSE_RETRY + timedelta(minutes=1))
     assert resumed.paused is None and resumed.sent > 0 and resumed.failed == 0
     assert {r.state for r in rows(store) if r.id in waiting} == {"sent"}
     with session_scope(store) as s:
-        assert outbox.current_pause(s) is None
+        assert pause.current_pause(s) is None
     # The leader hears what happened.
     [digest] = [
         m
@@ -237,7 +239,7 @@ def test_an_untrusted_certificate_pauses_sending(
 
     # An operator clears the pause (e.g. after installing the CA): sending resumes at once.
     with session_scope(store) as s:
-        assert outbox.clear_pause(s)
+        assert pause.clear_pause(s)
     resumed = tick(store, starttls(server, tls_files), DEC_9 + timedelta(minutes=1))
     assert resumed.paused is None and resumed.sent > 0
     assert all(r.peer_tls for r in server.received)

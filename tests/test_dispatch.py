@@ -26,20 +26,22 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from jobs import tick as ticks
+from jobs.tick import TickReport
 from tests.smtp_server import SmtpServer, smtp_server, smtp_server_factory  # noqa: F401
 from tests.test_outbox import CFG, FOCAL, JUNE_16, LOAD, act, at, init, obligation_id, rows
 from tracker.calendar.types import local_date
 from tracker.config.schema import ClusterConfig
 from tracker.db import migrate
 from tracker.db.engine import make_engine, session_scope
-from tracker.db.models import CycleRow, Obligation, OutboxRow
-from tracker.reminders import dispatch, outbox
-from tracker.reminders.compose import message_id
-from tracker.reminders.dispatch import TickReport
-from tracker.reminders.letters import build_letters
-from tracker.reminders.transport import FileTransport, MemoryTransport, SmtpTransport, Transport
+from tracker.db.models import CycleRow, LetterRow, Obligation, OutboxRow
+from tracker.delivery import claim, plan_sync
+from tracker.delivery.states import NOTHING_TO_REPORT, SUPERSEDED
+from tracker.letters.build import build_letters
+from tracker.letters.render import message_id
 from tracker.service import cycles
-from tracker.service.cycles import all_cycles, load_context
+from tracker.service.cycles import all_cycles
+from tracker.transport import FileTransport, MemoryTransport, SmtpTransport, Transport
 from tracker.workflow import Action
 
 DEC_8 = at(2022, 12, 8)
@@ -77,7 +79,7 @@ def tick(
     async def go() -> TickReport:
         transport = make if not callable(make) else make()
         try:
-            return await dispatch.tick(engine, transport, now=now, worker=worker, **kw)
+            return await ticks.tick(engine, transport, now=now, worker=worker, **kw)
         finally:
             if callable(make):
                 await transport.aclose()
@@ -90,6 +92,14 @@ def up_to_date(engine: Engine, cfg: ClusterConfig = CFG, now: datetime = DEC_8) 
     init(engine, cfg)
     report = tick(engine, MemoryTransport(), now)
     assert report.sent > 0 and report.failed == 0
+
+
+def letters(engine: Engine, **where: Any) -> list[LetterRow]:
+    with session_scope(engine) as s:
+        q = select(LetterRow).order_by(col(LetterRow.send_at), col(LetterRow.id))
+        for name, value in where.items():
+            q = q.where(getattr(LetterRow, name) == value)
+        return list(s.exec(q).all())
 
 
 def parsed(server: SmtpServer) -> list[EmailMessage]:
@@ -179,9 +189,9 @@ def test_per_item_mode_sends_one_email_per_reminder(store: Engine, smtp_server: 
     assert len(mine) >= 2
     assert {m["X-Tracker-Kind"] for m in mine} <= {"reminder", "overdue", "window_closing"}
     for msg in mine:
-        [row] = rows(store, key=key_of(msg))  # the letter is the row
-        assert row.state == "sent" and row.letter_key == row.key
-        assert msg["Message-ID"] == message_id(row.key, "example.vn")
+        [row] = rows(store, letter_key=key_of(msg))  # one item, one letter
+        assert row.state == "sent" and key_of(msg) == f"one:{row.key}#1"
+        assert msg["Message-ID"] == message_id(key_of(msg), "example.vn") == row.message_id
     # The leader's digest still comes, on its own.
     assert "leader_digest" in {m["X-Tracker-Kind"] for m in got}
 
@@ -212,7 +222,7 @@ def test_the_leader_digest_shows_the_whole_cluster(store: Engine) -> None:
     act(store, "muong-cha", "annual_report", Action.COMPLETE, DEC_8 + timedelta(hours=2))
     # A message the server refused for good: the leader must hear of it.
     with session_scope(store) as s:
-        victim = s.exec(select(OutboxRow).where(col(OutboxRow.state) == "sent")).first()
+        victim = s.exec(select(LetterRow).where(col(LetterRow.state) == "sent")).first()
         assert victim is not None
         victim.state, victim.last_error = "failed", "550 5.1.1 user unknown"
         s.add(victim)
@@ -240,7 +250,8 @@ def test_dry_run_shows_what_would_go_out_and_writes_nothing(store: Engine) -> No
     memory = MemoryTransport()
     report = tick(store, memory, at(2022, 6, 16), dry_run=True)
     assert rows(store) == [] and memory.sent == []
-    assert report.planned_added > 100 and report.sent == 0
+    # Planned 60 days ahead (tracker.delivery.plan_sync.HORIZON_DAYS), not the whole year.
+    assert report.planned_added > 50 and report.sent == 0
     # A letter to each focal officer (the leader district's too, as a member) and the
     # leader's digest when it has anything to report (the leader's own tasks of the day).
     members = [line for line in report.lines if "Tình hình Cụm" not in line]
@@ -267,7 +278,7 @@ def test_letters_are_written_in_the_configs_mail_language(
     cfg = CFG.model_copy(update={"mail": CFG.mail.model_copy(update={"lang": mail_lang})})
     up_to_date(store, cfg)
     with session_scope(store) as s:  # a refused message: the leader's digest says so
-        victim = s.exec(select(OutboxRow).where(col(OutboxRow.state) == "sent")).first()
+        victim = s.exec(select(LetterRow).where(col(LetterRow.state) == "sent")).first()
         assert victim is not None
         victim.state, victim.last_error = "failed", "550 5.1.1 user unknown"
         s.add(victim)
@@ -305,10 +316,10 @@ def test_after_a_30_day_outage_each_open_obligation_gets_one_message(store: Engi
     half_year = {m: obligation_id(store, m, "half_year_report") for m in FOCAL}
     for member, ob in half_year.items():
         to_focal = [
-            m for m in late if to_addr(m) == FOCAL[member] and key_of(m).startswith(f"{ob}:")
+            m for m in late if to_addr(m) == FOCAL[member] and key_of(m).startswith(f"one:{ob}:")
         ]
         assert len(to_focal) == 1, (member, [key_of(m) for m in to_focal])
-        [row] = rows(store, key=key_of(to_focal[0]))
+        [row] = rows(store, letter_key=key_of(to_focal[0]))
         assert row.catch_up and row.kind == "overdue"
         # Its content is the state today, not when it should have gone.
         assert "đã quá hạn 18 ngày" in text_of(to_focal[0])
@@ -317,7 +328,7 @@ def test_after_a_30_day_outage_each_open_obligation_gets_one_message(store: Engi
         for r in rows(store, state="cancelled")
         if r.obligation_id in half_year.values() and r.recipient_role == "focal"
     ]
-    assert missed and {r.last_error for r in missed} == {outbox.SUPERSEDED}
+    assert missed and {r.last_error for r in missed} == {SUPERSEDED}
     # The escalations missed meanwhile (head, leader, province) are not sent a month late:
     # the catch-up to the focal officer is the one message about each obligation.
     assert not [m for m in late if m["X-Tracker-Kind"] == "escalation"]
@@ -342,7 +353,7 @@ def test_a_first_tick_months_after_loading_escalates_nothing(store: Engine) -> N
     assert not [r for r in sent if r.kind == "escalation"]
     # The superseded escalations stay cancelled; later ones are still planned, on time.
     with session_scope(store) as s:
-        outbox.plan_all(s, DEC_9 + timedelta(minutes=1))
+        plan_sync.plan_all(s, DEC_9 + timedelta(minutes=1), force=True)
     assert not [r for r in rows(store, kind="escalation", state="planned") if r.send_at <= DEC_9]
     assert [r for r in rows(store, kind="escalation", state="planned") if r.send_at > DEC_9]
 
@@ -357,9 +368,9 @@ class HangsOnSend:
     def __init__(self, inner: Transport, n: int) -> None:
         self.inner, self.n, self.count = inner, n, 0
 
-    async def send(self, msg: EmailMessage) -> None:
+    async def send(self, msg: EmailMessage, *, guard: Any = None) -> None:
         self.count += 1
-        await self.inner.send(msg)
+        await self.inner.send(msg, guard=guard)
         if self.count >= self.n:
             await asyncio.Event().wait()
 
@@ -379,7 +390,7 @@ def test_a_crash_mid_batch_resends_only_the_one_in_flight_with_its_message_id(
         transport = HangsOnSend(plain(smtp_server)(), n=2)
         try:
             await asyncio.wait_for(
-                dispatch.tick(engine, transport, now=DEC_9, worker="A", max_concurrency=1),
+                ticks.tick(engine, transport, now=DEC_9, worker="A", max_concurrency=1),
                 timeout=3,
             )
         finally:
@@ -389,17 +400,17 @@ def test_a_crash_mid_batch_resends_only_the_one_in_flight_with_its_message_id(
         asyncio.run(killed())
     assert len(smtp_server.received) == 2
     in_flight = parsed(smtp_server)[1]["Message-ID"]
-    stuck = rows(engine, state="sending")
+    stuck = letters(engine, state="sending")
     assert stuck and {r.claimed_by for r in stuck} == {"A"}
 
     # Worker A is gone. B, after the lease, finishes the batch.
     assert tick(engine, plain(smtp_server), DEC_9 + timedelta(minutes=1), worker="B").sent == 0
     report = tick(engine, plain(smtp_server), DEC_9 + LEASE + timedelta(minutes=1), worker="B")
-    assert report.sent == len({r.letter_key for r in stuck})
+    assert report.sent == len(stuck)
     ids = Counter(str(m["Message-ID"]) for m in parsed(smtp_server))
     assert {mid for mid, n in ids.items() if n > 1} == {in_flight}
     assert ids[in_flight] == 2
-    assert rows(engine, state="sending") == []
+    assert rows(engine, state="sending") == [] and letters(engine, state="sending") == []
     recipients = Counter(to_addr(m) for m in parsed(smtp_server))
     assert sum(recipients.values()) == len(ids) + 1
 
@@ -408,19 +419,16 @@ def test_a_claim_never_marked_is_sent_by_the_next_worker_with_the_same_message_i
     store: Engine, smtp_server: SmtpServer
 ) -> None:
     up_to_date(store)
-    # Worker A claims and prepares its letters exactly as a tick does, then dies.
-    claimed = outbox.claim_due(store, now=DEC_9, worker="A", lease=LEASE, limit=200)
-    with session_scope(store) as s:
-        contexts = {c.id: load_context(s, c) for c in all_cycles(s) if c.id is not None}
-    letters = build_letters(claimed, contexts, today=local_date(DEC_9), now=DEC_9)
-    outbox.assign_letters(store, [(lt.key, ids) for lt, ids in letters], worker="A", now=DEC_9)
+    # Worker A claims its letters exactly as a tick does, then dies.
+    claimed = claim.claim_letters(store, now=DEC_9, worker="A", lease=LEASE, limit=200)
+    assert claimed
 
     report = tick(store, plain(smtp_server), DEC_9 + LEASE + timedelta(seconds=1), worker="B")
-    assert report.sent == len(letters)
-    expected = {message_id(lt.key, "example.vn") for lt, _ in letters}
+    assert report.sent == len(claimed)
+    expected = {message_id(c.letter.key, "example.vn") for c in claimed}
     assert {str(m["Message-ID"]) for m in parsed(smtp_server)} == expected
-    done = [r for r in rows(store) if r.id in {i for _, ids in letters for i in ids}]
-    assert {(r.state, r.claimed_by, r.attempts) for r in done} == {("sent", "B", 2)}
+    done = [lt for lt in letters(store) if lt.id in {c.letter.id for c in claimed}]
+    assert {(lt.state, lt.claimed_by, lt.attempts) for lt in done} == {("sent", "B", 2)}
 
 
 def test_the_tick_uses_the_given_time_only(store: Engine) -> None:
@@ -448,7 +456,7 @@ def test_a_cycle_that_cannot_be_read_does_not_hold_up_the_others(store: Engine) 
     # scoring month), so each has rows due.
     when = at(2023, 1, 16)
     with session_scope(store) as s:
-        outbox.plan_all(s, when)
+        plan_sync.plan_all(s, when)
         # A snapshot an older program wrote, that this config schema no longer reads.
         broken = s.exec(select(CycleRow).where(CycleRow.year == 2023)).one()
         broken.config_json = '{"cluster": {"id": "cum-vung-cao"}}'
@@ -466,7 +474,9 @@ def test_a_cycle_that_cannot_be_read_does_not_hold_up_the_others(store: Engine) 
     assert report.retried == 1
     [row] = rows(store, id=stuck[0].id)
     assert row.state == "planned" and row.last_error.startswith("letters: ")
-    assert row.next_attempt_at == when + timedelta(minutes=1)
+    [letter] = letters(store, id=row.letter_id)
+    assert letter.state == "planned" and letter.last_error.startswith("letters: ")
+    assert letter.next_attempt_at == when + timedelta(minutes=1)
 
 
 def _row(ob: int, kind: str, *, email: str, row_id: int, cycle_id: int = 1) -> OutboxRow:
@@ -600,7 +610,7 @@ def test_a_leader_digest_with_nothing_to_report_is_not_sent(store: Engine) -> No
     assert ": 0 việc quá hạn, 0 việc" not in str(digests[0]["Subject"])
     [empty] = [r for r in rows(store, kind="leader_digest", cycle_id=ids[2023]) if r.due is None
                and local_date(r.send_at) == feb_1.date()]  # fmt: skip
-    assert empty.state == "cancelled" and empty.last_error == outbox.NOTHING_TO_REPORT
+    assert empty.state == "cancelled" and empty.last_error == NOTHING_TO_REPORT
     assert report.sent == len(memory.sent)
 
     # It stays cancelled: the next tick neither revives nor sends it.

@@ -31,8 +31,9 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from jobs import tick as ticks
+from jobs.runtime import worker_id
 from jobs.sender import Sender, SendResult
-from jobs.tick import TickReport, worker_id
+from jobs.tick import TickReport
 from tests.smtp_server import (  # noqa: F401
     RecordingHandler,
     SmtpServer,
@@ -45,11 +46,11 @@ from tracker.db.engine import make_engine, session_scope
 from tracker.db.models import CycleRow, LetterRow, OutboxRow
 from tracker.delivery import claim, outcome, queries
 from tracker.delivery.states import MAX_ATTEMPTS
-from tracker.reminders.compose import message_id
-from tracker.reminders.letters import build_letters
-from tracker.reminders.transport import MemoryTransport, SmtpTransport
-from tracker.reminders.transport.base import Guard, Transport
+from tracker.letters.build import build_letters
+from tracker.letters.render import message_id
 from tracker.service.cycles import CycleContext, load_context
+from tracker.transport import MemoryTransport, SmtpTransport
+from tracker.transport.base import Guard, Transport
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -321,6 +322,7 @@ def test_a_send_never_starts_after_its_lease_counted_from_the_claim(
                 cfg = contexts[c.letter.cycle_id].cfg
                 jobs.append(sender.send(c, letter, carried, cfg))
             outcome_.extend(await asyncio.gather(*jobs))
+            await sender.flush()  # sends are recorded in batches, as a tick does
             return claimed_at
         finally:
             await transport.aclose()
@@ -448,7 +450,7 @@ def test_release_frees_only_the_letters_whose_claim_is_ours(engine: Engine) -> N
 
 def test_worker_ids_differ_within_a_process_and_between_processes() -> None:
     here = [worker_id(), worker_id()]
-    code = "from jobs.tick import worker_id; import os; print(worker_id(), os.getpid())"
+    code = "from jobs.runtime import worker_id; import os; print(worker_id(), os.getpid())"
     children = []
     for _ in range(2):
         out = subprocess.run(

@@ -23,10 +23,10 @@ from tracker.config.schema import Article, ClusterConfig, ProvinceReportPolicy
 from tracker.db import migrate
 from tracker.db.engine import make_engine, session_scope
 from tracker.db.models import CycleRow, Obligation, OutboxRow
+from tracker.letters.build import build_letters
+from tracker.letters.model import Letter
+from tracker.letters.render import build_message
 from tracker.paths import config_dir
-from tracker.reminders.compose import build_message
-from tracker.reminders.content import Letter
-from tracker.reminders.letters import build_letters
 from tracker.service import cycles
 
 LEADER_MAIL = "noivu.tuachua@example.vn"  # the leader's office and Tủa Chùa's focal officer

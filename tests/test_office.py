@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tracker.calendar.office_hours import Office
 from tracker.calendar.types import TZ
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config import load_config
 from tracker.paths import config_dir
-from tracker.reminders.office import Office
 
 CFG = load_config(config_dir() / "cum-vung-cao-2022.toml")
 OFFICE = Office(WorkCalendar(CFG.holidays), 8)

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from jobs.tick import TickReport, plan_in
 from tests.test_store import run_together
+from tracker.calendar.office_hours import Office
 from tracker.calendar.types import TZ
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config import load_config
@@ -40,7 +41,6 @@ from tracker.delivery.states import (
 )
 from tracker.errors import BadInputError, NotFoundError
 from tracker.paths import config_dir
-from tracker.reminders.office import Office
 from tracker.service import actions, cycles
 from tracker.service.actions import Who
 from tracker.service.cycles import CycleContext

@@ -33,7 +33,7 @@ from tests.smtp_server import (  # noqa: F401
 )
 from tracker.config.schema import Mail
 from tracker.errors import BadInputError
-from tracker.reminders.transport import (
+from tracker.transport import (
     DeliveryError,
     FileTransport,
     MemoryTransport,

@@ -8,8 +8,18 @@ from datetime import date
 import pytest
 
 from tracker.errors import PermissionDeniedError, TransitionError
-from tracker.status import fulfilled_on, standing
-from tracker.workflow import PENDING, Action, Actor, State, require_leader, transition
+from tracker.status import fulfilled_on, is_overdue, standing
+from tracker.workflow import (
+    PENDING,
+    UNFINISHED,
+    Action,
+    Actor,
+    State,
+    StateForm,
+    require_leader,
+    state_words,
+    transition,
+)
 
 S, A = State, Action
 LEADER = Actor("truong-cum", "leader")
@@ -262,3 +272,65 @@ def test_fulfilled_on_prefers_the_members_submission() -> None:
     assert fulfilled_on(date(2022, 12, 20), date(2022, 12, 28)) == date(2022, 12, 20)
     assert fulfilled_on(None, date(2022, 12, 28)) == date(2022, 12, 28)
     assert fulfilled_on(None, None) is None
+
+
+# -- one home per rule (issue 7) --------------------------------------------------------
+
+
+def test_the_pending_and_unfinished_states_are_one_list_the_planner_reads() -> None:
+    from tracker.reminders import planner
+
+    assert {S.OPEN, S.RETURNED} == PENDING
+    assert {S.OPEN, S.RETURNED, S.SUBMITTED} == UNFINISHED
+    assert planner.REMINDED_STATES is PENDING
+    assert planner.UNFINISHED_STATES is UNFINISHED
+    # Rows carry plain strings: they are found in the lists of states.
+    assert "open" in PENDING and "submitted" not in PENDING and "submitted" in UNFINISHED
+
+
+@pytest.mark.parametrize("event", [False, True])
+@pytest.mark.parametrize("state", list(S), ids=str)
+def test_is_overdue_is_the_rule_standing_reports(state: State, event: bool) -> None:
+    for today in (date(2022, 12, 24), DUE, date(2022, 12, 26), date(2023, 6, 1)):
+        got = standing(state, DUE, today, due_soon_days=7, event=event).overdue
+        assert is_overdue(DUE, state, today, event=event) is got
+        assert is_overdue(DUE, str(state), today, event=event) is got  # a row's string
+
+
+def test_is_overdue_from_the_day_after_the_due_day_for_pending_deadlines_only() -> None:
+    assert not is_overdue(DUE, "open", DUE)  # the deadline ends at 24:00 of its day
+    assert is_overdue(DUE, "open", date(2022, 12, 26))
+    assert is_overdue(DUE, "returned", date(2022, 12, 26))
+    assert not is_overdue(DUE, "submitted", date(2023, 1, 26))
+    assert not is_overdue(DUE, "open", date(2023, 1, 26), event=True)  # an event is held
+    assert not is_overdue(None, "open", date(2030, 1, 1))  # no date yet
+
+
+def test_state_words_in_every_form_for_every_state() -> None:
+    assert state_words("submitted") == ("Đã gửi", "Submitted")
+    assert state_words(S.RETURNED, "phrase") == (
+        "đã bị trả lại để bổ sung",
+        "was returned for revision",
+    )
+    # What the letters say beside an item (tracker/letters/render.py's wording).
+    assert {s.value: state_words(s, "letter") for s in S} == {
+        "open": ("chưa thực hiện", "not done yet"),
+        "submitted": ("đã gửi, chờ Trưởng cụm xác nhận", "sent, awaiting the leader's check"),
+        "returned": ("bị trả lại, cần bổ sung", "returned for changes"),
+        "completed": ("đã hoàn thành", "completed"),
+        "waived": ("được miễn", "waived"),
+    }
+    forms: tuple[StateForm, ...] = ("label", "phrase", "letter")
+    for form in forms:
+        for s in S:
+            vi, en = state_words(s, form)
+            assert vi and en and vi != en
+    # A state from a newer tracker reads as itself rather than failing a letter.
+    assert state_words("archived", "letter") == ("archived", "archived")
+
+
+def test_a_refusal_words_the_state_as_state_words_does() -> None:
+    with pytest.raises(TransitionError) as err:
+        transition(S.RETURNED, A.RETURN, LEADER, OWNER, NOTE)
+    vi, en = state_words(S.RETURNED, "phrase")
+    assert vi in err.value.vi and en in err.value.en

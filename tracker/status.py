@@ -22,6 +22,14 @@ def fulfilled_on(submitted_on: date | None, completed_on: date | None) -> date |
     return submitted_on or completed_on
 
 
+def is_overdue(due: date | None, state: str, today: date, *, event: bool = False) -> bool:
+    """The one overdue rule: still owed (`PENDING`) and its day has ended. A deadline ends
+    at 24:00 local on its day (Điều 7: "chậm nhất ngày …"), so it is overdue from the next
+    day on. An event (a visit, a meeting, the conference) is never overdue: it is held on
+    its day and recorded as held. No date yet: not overdue."""
+    return due is not None and not event and state in PENDING and due < today
+
+
 def standing(
     state: State,
     due: date | None,
@@ -42,8 +50,7 @@ def standing(
     late = state in (State.SUBMITTED, State.COMPLETED) and done_on is not None and done_on > due
     return Standing(
         days_left=days_left,
-        # A deadline ends at 24:00 local on its day (Điều 7: "chậm nhất ngày …").
-        overdue=pending and days_left < 0 and not event,
+        overdue=is_overdue(due, state, today, event=event),
         due_soon=pending and 0 <= days_left <= due_soon_days,
         late=late and not event,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
 
 from tracker.errors import PermissionDeniedError, TransitionError
 
@@ -30,8 +31,13 @@ class Action(StrEnum):
     REOPEN = "reopen"
 
 
-# Still owed by the member: these get reminders and can become overdue.
+# The one list of pending states. Still owed by the member: these get reminders (the
+# planner's REMINDED_STATES is this list) and can become overdue (tracker.status).
+# `submitted` is not: the member says it is sent, so nobody nags while the leader checks.
 PENDING = frozenset({State.OPEN, State.RETURNED})
+# Not finished yet: pending, or submitted and awaiting the leader's check. The whole
+# cycle's letters (the leader's digest, the board's report) run while anything is.
+UNFINISHED = PENDING | {State.SUBMITTED}
 
 STATE_LABEL: dict[State, tuple[str, str]] = {
     State.OPEN: ("Đang mở", "Open"),
@@ -52,6 +58,43 @@ _STATE_PHRASE: dict[State, tuple[str, str]] = {
     State.RETURNED: ("đã bị trả lại để bổ sung", "was returned for revision"),
     State.WAIVED: ("đã được miễn", "is waived"),
 }
+
+# How a letter words a state beside an item ("…, đã gửi, chờ Trưởng cụm xác nhận"): what
+# the member reads about its own report.
+_STATE_LETTER: dict[State, tuple[str, str]] = {
+    State.OPEN: ("chưa thực hiện", "not done yet"),
+    State.SUBMITTED: ("đã gửi, chờ Trưởng cụm xác nhận", "sent, awaiting the leader's check"),
+    State.RETURNED: ("bị trả lại, cần bổ sung", "returned for changes"),
+    State.COMPLETED: ("đã hoàn thành", "completed"),
+    State.WAIVED: ("được miễn", "waived"),
+}
+
+StateForm = Literal["label", "phrase", "letter"]
+
+_STATE_WORDS: dict[StateForm, dict[State, tuple[str, str]]] = {
+    "label": STATE_LABEL,
+    "phrase": _STATE_PHRASE,
+    "letter": _STATE_LETTER,
+}
+
+
+def state_words(state: str, form: StateForm = "label") -> tuple[str, str]:
+    """The one place a state is put into words, (Vietnamese, English):
+
+    - `label`: a table's column ("Đã gửi" / "Submitted");
+    - `phrase`: after "nghĩa vụ …" / "the obligation …" ("đã bị trả lại để bổ sung" / "was
+      returned for revision"), as refusals say it;
+    - `letter`: beside an item in an e-mail ("bị trả lại, cần bổ sung" / "returned for
+      changes").
+
+    A state this tracker does not know (a row written by a newer one) reads as itself: a
+    letter or a table is never refused over a word."""
+    try:
+        known = State(state)
+    except ValueError:
+        return state, state
+    return _STATE_WORDS[form][known]
+
 
 ACTION_LABEL: dict[Action, tuple[str, str]] = {
     Action.SUBMIT: ("đánh dấu đã gửi", "submit"),
@@ -141,7 +184,7 @@ def transition(state: State, action: Action, actor: Actor, owner: str, note: str
         require_leader(actor, verb_vi, verb_en)
     allowed, target = _MOVES[action]
     if state not in allowed:
-        phrase_vi, phrase_en = _STATE_PHRASE[state]
+        phrase_vi, phrase_en = state_words(state, "phrase")
         hint_vi, hint_en = _NEXT_STEP.get((action, state), ("", ""))
         raise TransitionError(
             f"Không thể {verb_vi}: nghĩa vụ {phrase_vi}. {hint_vi}".strip(),

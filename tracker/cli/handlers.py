@@ -1,4 +1,6 @@
 """What each CLI command does: read the clock, open the store, call tracker.service, print.
+One short function per command (~460 lines in all); the reminder and election commands
+live in their own modules.
 
 The clock is jobs/clock.py, the one the daemon reads too: `TRACKER_NOW` (replay clock, see
 the README) reaches every command the same way.
@@ -22,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from jobs import clock
@@ -31,9 +33,14 @@ from tracker.cli import render
 from tracker.cli.app import Settings
 from tracker.config import load_config, shipped_configs
 from tracker.config.schema import ClusterConfig
-from tracker.db.engine import default_database_url, make_engine, mask_url, session_scope
-from tracker.db.engine import missing_sqlite_file as _missing_sqlite_file
-from tracker.db.engine import not_set_up as _not_set_up
+from tracker.db.engine import (
+    default_database_url,
+    make_engine,
+    mask_url,
+    session_scope,
+    unavailable_error,
+)
+from tracker.db.store import open_store
 from tracker.errors import BadInputError, TrackerError
 from tracker.service import cycles, views
 
@@ -70,12 +77,20 @@ def dispatch(settings: Settings, name: str, kwargs: dict[str, Any]) -> int:
         # A garbage replay clock is refused before any command (run included) starts work.
         clock.check()
         return _HANDLERS[name](settings, kwargs)
+    except OperationalError as exc:
+        # The database went away or stayed locked past the busy timeout somewhere no
+        # session_scope wrapped it (a module's own connection): still one line, exit 1.
+        return _fail(settings, unavailable_error(exc, settings.db or default_database_url()))
     except TrackerError as exc:
-        prefix = "Lỗi" if settings.lang == "vi" else "Error"
-        typer.echo(f"{prefix}: {exc.message(settings.lang)}", err=True)
-        return exc.exit_code
+        return _fail(settings, exc)
     except KeyboardInterrupt:
         return 130
+
+
+def _fail(settings: Settings, exc: TrackerError) -> int:
+    prefix = "Lỗi" if settings.lang == "vi" else "Error"
+    typer.echo(f"{prefix}: {exc.message(settings.lang)}", err=True)
+    return exc.exit_code
 
 
 _imports_frozen = False
@@ -170,44 +185,17 @@ def _engine(settings: Settings) -> Engine:
     return make_engine(settings.db or default_database_url())
 
 
-_VERSIONS = Path(__file__).resolve().parents[1] / "db" / "migrations" / "versions"
-
-
-def _at_newest_revision(engine: Engine) -> bool:
-    """The schema check's fast path, without importing Alembic (it was a third of the start-up
-    time of `tracker status`, see bench/README.md). Revision files are named '<rev>_<slug>.py'
-    with sequential numeric revs (tracker/db/migrate.py), so the newest file names the head.
-    Anything else (an older, newer or unknown revision) goes to Alembic's own check."""
-    revs = sorted(p.name.split("_", 1)[0] for p in _VERSIONS.glob("[0-9]*_*.py"))
-    if not revs:
-        return False
-    try:
-        with engine.connect() as conn:
-            found = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
-    except DBAPIError:
-        return False
-    return [r[0] for r in found] == [revs[-1]]
-
-
 @contextmanager
-def _store(settings: Settings) -> Iterator[Session]:
-    url = settings.db or default_database_url()
-    if _missing_sqlite_file(url):
-        raise _not_set_up(mask_url(url))  # a read must not leave an empty database file behind
-    engine = _engine(settings)
+def _store(settings: Settings, *, write: bool = True) -> Iterator[Session]:
+    """One transaction on the store (tracker/db/store.py, the daemon's way too). `write=False`
+    for the read-only commands: a deferred, read-only transaction that neither waits for
+    nor blocks a writer (issue 7)."""
+    engine = open_store(settings.db or default_database_url())
     try:
-        if not _at_newest_revision(engine):
-            _check_schema(engine)
-        with session_scope(engine) as session:
+        with session_scope(engine, write=write) as session:
             yield session
     finally:
         engine.dispose()
-
-
-def _check_schema(engine: Engine) -> None:
-    from tracker.db import migrate  # Alembic is slow to import: only when really needed
-
-    migrate.require_newest(engine)
 
 
 def _context(
@@ -296,14 +284,16 @@ def _status(settings: Settings, kw: dict[str, Any]) -> int:
             f"--format '{fmt}' is invalid: choose table, json or csv.",
         )
     at = parse_at(kw["at"])
-    with _store(settings) as session:
+    if kw.get("all_clusters"):
+        return _status_all(settings, kw, fmt, at)
+    with _store(settings, write=False) as session:
         ctx = _context(session, settings, kw["cycle"], at)
         if kw["member"] is not None:
             ctx.require_member(kw["member"])
         rows = views.status_rows(
             ctx, local_date(at), member=kw["member"], overdue_only=kw["overdue"]
         )
-        delivery = views.delivery_problems(session, settings.lang)
+        delivery = views.delivery_problems(session, settings.lang, ctx.id)
     if fmt == "json":
         render.status_json(rows)
     elif fmt == "csv":
@@ -316,10 +306,34 @@ def _status(settings: Settings, kw: dict[str, Any]) -> int:
     return 0
 
 
+def _status_all(settings: Settings, kw: dict[str, Any], fmt: str, at: datetime) -> int:
+    """`status --all-clusters`: the national summary, one line per cluster (issue 7)."""
+    from tracker.service import national
+
+    for option, given in (("--member", kw["member"] is not None), ("--overdue", kw["overdue"])):
+        if given:
+            raise BadInputError(
+                f"{option} không dùng cùng --all-clusters: bảng toàn quốc có một dòng mỗi cụm."
+                " Xem một cụm: tracker --cluster <mã cụm> status.",
+                f"{option} does not go with --all-clusters: the national table has one line"
+                " per cluster. One cluster: tracker --cluster <id> status.",
+            )
+    today = local_date(at)
+    with _store(settings, write=False) as session:
+        rows = national.national_summary(session, today, year=parse_cycle(kw["cycle"], today))
+    if fmt == "json":
+        render.national_json(rows)
+    elif fmt == "csv":
+        render.national_csv(rows)
+    else:
+        render.national_table(rows, today, settings.lang)
+    return 1 if kw["check"] and any(r.overdue for r in rows) else 0
+
+
 @handler("show")
 def _show(settings: Settings, kw: dict[str, Any]) -> int:
     at = now()
-    with _store(settings) as session:
+    with _store(settings, write=False) as session:
         ctx = _context(session, settings, kw["cycle"], at)
         ctx.require_member(kw["member"])
         if kw["milestone"] is None:
@@ -431,7 +445,7 @@ def _request(settings: Settings, kw: dict[str, Any]) -> int:
 @handler("calendar")
 def _calendar(settings: Settings, kw: dict[str, Any]) -> int:
     at = now()
-    with _store(settings) as session:
+    with _store(settings, write=False) as session:
         ctx = _context(session, settings, kw["cycle"], at)
     render.calendar(ctx, views.calendar(ctx), settings.lang)
     return 0
@@ -440,7 +454,7 @@ def _calendar(settings: Settings, kw: dict[str, Any]) -> int:
 @handler("history")
 def _history(settings: Settings, kw: dict[str, Any]) -> int:
     at = now()
-    with _store(settings) as session:
+    with _store(settings, write=False) as session:
         ctx = _context(session, settings, kw["cycle"], at)
         # A member removed with --force keeps its history, and it stays readable.
         if kw["member"] is not None and kw["member"] not in {o.member_id for o in ctx.obligations}:

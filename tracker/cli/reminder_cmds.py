@@ -16,12 +16,12 @@ import typer
 
 from jobs import clock
 from tracker.calendar.types import TZ, local_date
+from tracker.calendar.vndate import vn_date
 from tracker.cli.app import Settings
 from tracker.cli.handlers import handler, parse_at, parse_cycle, parse_day
 from tracker.cli.render import _t, _table  # the CLI's shared wording and table helpers
 from tracker.db.engine import default_database_url
 from tracker.errors import BadInputError
-from tracker.reminders.vndate import vn_date
 
 # Longer ranges get a progress bar (on a terminal only).
 PROGRESS_MIN_DAYS = 31
@@ -182,7 +182,7 @@ def _simulate(settings: Settings, kw: dict[str, Any]) -> int:
 
 
 def _day_label(d: date, lang: str) -> str:
-    from tracker.reminders.vndate import weekday_en, weekday_vi
+    from tracker.calendar.vndate import weekday_en, weekday_vi
 
     if lang == "vi":
         return f"{weekday_vi(d)} {vn_date(d)}"
@@ -198,7 +198,7 @@ def _outbox(settings: Settings, kw: dict[str, Any]) -> int:
     import json
 
     from jobs.tick import open_store
-    from tracker.db.engine import session_scope
+    from tracker.db.engine import read_scope
     from tracker.delivery import pause, queries
 
     state: str | None = kw["state"]
@@ -218,7 +218,7 @@ def _outbox(settings: Settings, kw: dict[str, Any]) -> int:
         )
     engine = open_store(_db(settings))
     try:
-        with session_scope(engine) as session:
+        with read_scope(engine) as session:  # a snapshot: never waits for the daemon
             lines = queries.list_letters(
                 session,
                 state=state,
@@ -317,14 +317,14 @@ def _outbox(settings: Settings, kw: dict[str, Any]) -> int:
 def _outbox_show(settings: Settings, kw: dict[str, Any]) -> int:
     """One letter: its envelope, state and history, and its items."""
     from jobs.tick import open_store
-    from tracker.db.engine import session_scope
+    from tracker.db.engine import read_scope
     from tracker.delivery import queries
 
     letter_id: int = kw["letter_id"]
     lang = settings.lang
     engine = open_store(_db(settings))
     try:
-        with session_scope(engine) as session:
+        with read_scope(engine) as session:
             row = queries.letter(session, letter_id)
             items = queries.items_of(session, letter_id)
     finally:

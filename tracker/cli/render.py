@@ -1,5 +1,8 @@
 """How the CLI prints: a members × milestones matrix, details, calendars, JSON and CSV.
 
+Long (~550 lines): every command's output shares the cell, date and colour helpers; issue 8
+(tables that fit, gettext) reworks it and splits it by command.
+
 Colour only on a terminal; piped output is plain text so scripts and e-mails can use it.
 """
 
@@ -15,9 +18,10 @@ from datetime import date
 import typer
 
 from tracker.calendar.types import POLICY_WORDS, DueDate
+from tracker.calendar.vndate import vn_date, weekday_en, weekday_vi
 from tracker.db.models import Obligation
-from tracker.reminders.vndate import vn_date, weekday_en, weekday_vi
 from tracker.service.cycles import CycleContext, InitReport
+from tracker.service.national import SUMMARY_FIELDS, ClusterSummary
 from tracker.service.views import Detail, HistoryRow, StatusRow
 from tracker.workflow import ACTION_LABEL, STATE_LABEL, Action, State
 
@@ -194,6 +198,62 @@ def status_csv(rows: Sequence[StatusRow]) -> None:
     # The same header with or without rows, so a script can read an empty answer too.
     fields = list(rows[0].as_json()) if rows else list(STATUS_FIELDS)
     writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r.as_json())
+
+
+# ---------------------------------------------------------------- national summary
+
+
+def national_table(rows: Sequence[ClusterSummary], today: date, lang: str) -> None:
+    """`status --all-clusters`: one line per cluster's current cycle."""
+    headers = [
+        _t(lang, "Mã cụm", "Cluster"),
+        _t(lang, "Tên cụm", "Name"),
+        _t(lang, "Chu kỳ", "Cycle"),
+        _t(lang, "Đơn vị", "Members"),
+        _t(lang, "Còn phải làm", "Open"),
+        _t(lang, "Quá hạn", "Overdue"),
+        _t(lang, "Thư lỗi", "Failed mail"),
+    ]
+    table = [
+        [
+            r.cluster_id,
+            r.name,
+            str(r.cycle),
+            str(r.members),
+            str(r.open),
+            str(r.overdue),
+            str(r.failed_mail),
+        ]
+        for r in rows
+    ]
+    typer.echo(
+        _t(
+            lang,
+            f"{len(rows)} cụm — tình hình ngày {vn_date(today)}",
+            f"{len(rows)} clusters — as of {today.isoformat()}",
+        )
+    )
+    for line in _table(headers, table):
+        typer.echo(line)
+    typer.echo(
+        _t(
+            lang,
+            "Còn phải làm: nghĩa vụ chưa nộp hoặc bị trả lại. Xem một cụm: "
+            "tracker --cluster <mã cụm> status",
+            "Open: not submitted yet, or returned. One cluster: tracker --cluster <id> status",
+        )
+    )
+
+
+def national_json(rows: Sequence[ClusterSummary]) -> None:
+    typer.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
+
+
+def national_csv(rows: Sequence[ClusterSummary]) -> None:
+    writer = csv.DictWriter(sys.stdout, fieldnames=list(SUMMARY_FIELDS), lineterminator="\n")
     writer.writeheader()
     for r in rows:
         writer.writerow(r.as_json())

@@ -1,6 +1,10 @@
 """The cluster config: one TOML file per cluster and year (the regulation is rewritten every
 year, Điều 3.3 and Điều 11, so nothing here is code).
 
+Long (~900 lines) on purpose: the whole schema in one file is the reference a secretariat
+reads next to its TOML; the models refer to each other (rules ↔ milestones ↔ members) and
+the cross-checks at the end need them all.
+
 Dates in rules are written relative to the cycle year: `30/6/Y`, `25/12/Y`, `31/1/Y+1`.
 That lets the same file start a cycle for any year; `cycle.year` is only the default.
 """
@@ -675,10 +679,16 @@ class ClusterConfig(_Model):
     milestones: list[Milestone] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _references(self) -> ClusterConfig:
+    def _references(self, info: ValidationInfo) -> ClusterConfig:
         members = [m.id for m in self.members]
         milestones = [m.id for m in self.milestones]
         problems: list[ConfigProblem] = []
+        if not (info.context and info.context.get("trusted")):
+            # The file is one cluster's year (`[cycle] year`): a day that year does not
+            # have is a mistake in the file, refused when it loads. A snapshot already in
+            # the database is not refused again: the planner reports its bad item and
+            # plans the rest (tracker.reminders.planner.plan_outcome).
+            problems += impossible_days(self, self.cycle.year)
         for key, kind_vi, kind_en, ids in (
             ("members", "đơn vị", "member", members),
             ("milestones", "mốc", "milestone", milestones),
@@ -828,6 +838,51 @@ class ClusterConfig(_Model):
         """The milestone, or None for an ad-hoc request ("request-<n>") or one dropped
         from a reloaded config."""
         return next((m for m in self.milestones if m.id == milestone_id), None)
+
+
+def day_specs(cfg: ClusterConfig) -> list[tuple[tuple[str | int, ...], DayOfYear]]:
+    """Every day written relative to the cycle year (`30/6/Y`), with its key path: fixed
+    rules' `date`, windows' `start` and `end` (an event's `within` too), `set_date_from`.
+    Months and quarters exist in every year; holidays are real dates, checked as dates."""
+    found: list[tuple[tuple[str | int, ...], DayOfYear]] = []
+    for i, ms in enumerate(cfg.milestones):
+        at: tuple[str | int, ...] = ("milestones", i, "rule")
+        rule = ms.rule
+        if isinstance(rule, EventRule):
+            rule, at = rule.within, (*at, "within")
+        if isinstance(rule, FixedRule):
+            found.append(((*at, "date"), rule.date))
+        elif isinstance(rule, WindowRule):
+            found += [((*at, "start"), rule.start), ((*at, "end"), rule.end)]
+        if ms.set_date_from is not None:
+            found.append((("milestones", i, "set_date_from"), ms.set_date_from))
+    return found
+
+
+def impossible_days(cfg: ClusterConfig, year: int) -> list[ConfigProblem]:
+    """The days of `cfg` that do not exist in cycle `year` (29/2/Y in a common year, or
+    29/2/Y+1 when Y+1 is one), each at its key path. The loader checks the file's own
+    `[cycle] year`; a caller starting another year from the same file can check that one."""
+    problems: list[ConfigProblem] = []
+    for loc, day in day_specs(cfg):
+        try:
+            day.resolve(year)
+        except ValueError:
+            # Only 29/2 can fail (DayOfYear.parse checks the day against a leap year):
+            # the day before it, or the first of the next month, with the same +N.
+            y = year + day.year_offset
+            before = DayOfYear(day=day.day - 1, month=day.month, year_offset=day.year_offset)
+            after = DayOfYear(day=1, month=day.month % 12 + 1, year_offset=day.year_offset)
+            problems.append(
+                ConfigProblem(
+                    loc,
+                    f'ngày "{day}" không có trong năm {y} (năm chu kỳ [cycle] year = {year})'
+                    f' — dùng "{before}" hoặc "{after}"',
+                    f'the day "{day}" does not exist in {y} (cycle year [cycle] year = {year})'
+                    f' — use "{before}" or "{after}"',
+                )
+            )
+    return problems
 
 
 def _relative_cycle(by_id: dict[str, Milestone]) -> list[str]:

@@ -4,11 +4,18 @@ Which database: the CLI's `--db URL`, else the `TRACKER_DATABASE_URL` environmen
 else `sqlite:///tracker.db` in the current directory (see `default_database_url`).
 
 SQLite is set up for two writers, the CLI and the daemon, on one file: WAL journal (readers
-never block the writer), a 10 s busy timeout (a writer waits for the other instead of
-failing), foreign keys on, and every transaction opened with `BEGIN IMMEDIATE`. pysqlite's
-deferred BEGIN takes the write lock only at the first write; two read-then-write
-transactions then deadlock and SQLite fails one at once with "database is locked", whatever
-the busy timeout. Taking the lock at BEGIN makes the second writer wait instead.
+never block the writer), a busy timeout (10 s, or `TRACKER_BUSY_TIMEOUT_MS`: a writer waits
+for the other instead of failing), foreign keys on, and every writing transaction opened
+with `BEGIN IMMEDIATE`. pysqlite's deferred BEGIN takes the write lock only at the first
+write; two read-then-write transactions then deadlock and SQLite fails one at once with
+"database is locked", whatever the busy timeout. Taking the lock at BEGIN makes the second
+writer wait instead.
+
+Read-only work (status, show, calendar, history, the outbox listing) uses
+`session_scope(engine, write=False)` / `read_scope(engine)` instead: `BEGIN DEFERRED` on
+SQLite, a WAL snapshot that never asks for the write lock, so a writer holding it (the
+daemon's tick, a long `init`) does not make a reader wait; a READ ONLY transaction on
+PostgreSQL (issue 7).
 
 Errors a user can fix (bad URL, missing folder, server down) become `TrackerError`s with a
 one-line message saying what to do; a password in a URL is never shown (`mask_url`).
@@ -33,7 +40,11 @@ from tracker.errors import BadInputError, TrackerError
 
 ENV_VAR = "TRACKER_DATABASE_URL"
 DEFAULT_URL = "sqlite:///tracker.db"
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_ENV = "TRACKER_BUSY_TIMEOUT_MS"
+BUSY_TIMEOUT_MS = 10_000  # the default; TRACKER_BUSY_TIMEOUT_MS overrides it
+# An execution option on the engine a read-only session is bound to: the SQLite "begin"
+# hook then opens a deferred transaction instead of BEGIN IMMEDIATE.
+READ_ONLY = "tracker_read_only"
 PG_CONNECT_TIMEOUT_S = 10
 
 _WHERE_VI = "Kiểm tra --db hoặc biến môi trường TRACKER_DATABASE_URL"
@@ -138,14 +149,43 @@ def _check_sqlite_folder(url: str, parsed: URL) -> None:
         )
 
 
-def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
-    # No BEGIN from pysqlite: SQLAlchemy's "begin" hook below emits BEGIN IMMEDIATE itself
-    # (the SQLAlchemy docs' recipe for taking over pysqlite's transaction control).
+def busy_timeout_ms(environ: Mapping[str, str] | None = None) -> int:
+    """How long a SQLite connection waits for another process's lock before giving up:
+    `TRACKER_BUSY_TIMEOUT_MS` when set (0 to 600000 ms), else 10 s."""
+    env = os.environ if environ is None else environ
+    text = env.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not text:
+        return BUSY_TIMEOUT_MS
+    if not text.isdigit() or int(text) > 600_000:
+        raise BadInputError(
+            f"{BUSY_TIMEOUT_ENV} '{text}' không hợp lệ: ghi số mili giây từ 0 đến 600000"
+            f" (mặc định {BUSY_TIMEOUT_MS}).",
+            f"{BUSY_TIMEOUT_ENV} '{text}' is invalid: give milliseconds from 0 to 600000"
+            f" (default {BUSY_TIMEOUT_MS}).",
+        )
+    return int(text)
+
+
+def _seconds(ms: int) -> str:
+    # "10", "0,5" (vi) / "0.5" (en) — a short test timeout must not read "0 seconds".
+    return f"{ms // 1000}" if ms % 1000 == 0 else f"{ms / 1000:g}"
+
+
+def _sqlite_connect_hook(timeout_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        _on_sqlite_connect(dbapi_connection, timeout_ms)
+
+    return on_connect
+
+
+def _on_sqlite_connect(dbapi_connection: Any, timeout_ms: int) -> None:
+    # No BEGIN from pysqlite: SQLAlchemy's "begin" hook below emits BEGIN itself (the
+    # SQLAlchemy docs' recipe for taking over pysqlite's transaction control).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         # busy_timeout first: switching the file to WAL needs a lock another process may hold.
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {timeout_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         # Safe with WAL (a crash loses at most the last commits, never corrupts) and faster.
@@ -155,7 +195,13 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _on_sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A reader's deferred BEGIN takes no lock until its first SELECT, and then only a WAL
+    # read snapshot: it never waits for a writer. A writer takes the write lock at once
+    # (module docstring: two deferred read-then-write transactions would deadlock).
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _reason(exc: BaseException, parsed: URL) -> str:
@@ -172,11 +218,15 @@ def unavailable_error(exc: BaseException, url: str | URL) -> TrackerError:
     shown = mask_url(parsed)
     reason = _reason(exc, parsed)
     if parsed.get_backend_name() == "sqlite" and "locked" in reason:
+        try:
+            waited = _seconds(busy_timeout_ms())
+        except BadInputError:
+            waited = _seconds(BUSY_TIMEOUT_MS)
         return DatabaseUnavailableError(
             f"Cơ sở dữ liệu đang bận: một tiến trình khác giữ khóa ghi quá "
-            f"{BUSY_TIMEOUT_MS // 1000} giây ({shown}). Chờ một lát rồi chạy lại lệnh.",
+            f"{waited.replace('.', ',')} giây ({shown}), thử lại sau.",
             f"The database is busy: another process held the write lock for more than "
-            f"{BUSY_TIMEOUT_MS // 1000} s ({shown}). Wait a moment and run the command again.",
+            f"{waited} s ({shown}). Wait a moment and run the command again.",
         )
     if parsed.get_backend_name() == "sqlite":
         return DatabaseUnavailableError(
@@ -204,8 +254,9 @@ def make_engine(url: str, *, check: bool = True) -> Engine:
     try:
         if parsed.get_backend_name() == "sqlite":
             _check_sqlite_folder(url, parsed)
+            timeout_ms = busy_timeout_ms()
             engine = create_engine(parsed)
-            event.listen(engine, "connect", _on_sqlite_connect)
+            event.listen(engine, "connect", _sqlite_connect_hook(timeout_ms))
             event.listen(engine, "begin", _on_sqlite_begin)
         else:
             connect_args: dict[str, Any] = {}
@@ -238,14 +289,26 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
 
 
+def read_only(engine: Engine) -> Engine:
+    """`engine` for read-only transactions (same pool, same hooks): BEGIN DEFERRED on SQLite
+    (see `_on_sqlite_begin`), a READ ONLY transaction on PostgreSQL, where a stray write
+    then fails loudly instead of being committed."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{READ_ONLY: True})
+    return engine.execution_options(**{READ_ONLY: True, "postgresql_readonly": True})
+
+
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
     """One transaction: commit when the block ends normally, roll back on any exception.
+
+    `write=False`: a read-only transaction (`read_only`), for commands that only read: it
+    neither waits for nor blocks a writer.
 
     A database that goes away or stays locked mid-way raises DatabaseUnavailableError
     (a TrackerError), chained to the driver's error.
     """
-    session = session_factory(engine)()
+    session = session_factory(engine if write else read_only(engine))()
     try:
         yield session
         session.commit()
@@ -257,3 +320,10 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """`session_scope(engine, write=False)`: one read-only transaction."""
+    with session_scope(engine, write=False) as session:
+        yield session

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, update
+from sqlalchemy import bindparam, exists, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
@@ -113,19 +113,25 @@ def bundle(session: Session, now: datetime) -> int:
         .values(letter_id=bindparam("b_letter"), letter_key=bindparam("b_key"), updated_at=now),
         attach,
     )
-    # A letter goes when its earliest item is due.
-    touched = sorted({lid for lid, _ in letter_of.values()})
-    for chunk in _chunks(touched):
-        earliest = (
-            sa_select(func.min(_ITEMS.c.send_at))
-            .where(_ITEMS.c.letter_id == _LETTERS.c.id, _ITEMS.c.state == PLANNED)
-            .scalar_subquery()
+    # A letter goes when its earliest item is due. (Computed here, not with a correlated
+    # MIN over the items: SQLite answered that through the (state, send_at) index,
+    # scanning every planned item once per letter — 28 s for a 400-member first plan.)
+    earliest: dict[int, datetime] = {}
+    for b, items in groups.items():
+        lid = letter_of[b][0]
+        first = min(r.send_at for r in items)
+        earliest[lid] = min(first, earliest.get(lid, first))
+    params = [{"b_id": lid, "b_at": at} for lid, at in earliest.items()]
+    conn.execute(
+        update(_LETTERS)
+        .where(
+            _LETTERS.c.id == bindparam("b_id"),
+            _LETTERS.c.state == PLANNED,
+            _LETTERS.c.send_at > bindparam("b_at"),
         )
-        conn.execute(
-            update(_LETTERS)
-            .where(_LETTERS.c.id.in_(chunk), _LETTERS.c.state == PLANNED)
-            .values(send_at=func.coalesce(earliest, _LETTERS.c.send_at), updated_at=now)
-        )
+        .values(send_at=bindparam("b_at"), updated_at=now),
+        params,
+    )
     return len(attach)
 
 

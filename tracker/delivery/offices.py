@@ -10,10 +10,10 @@ from datetime import datetime
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
+from tracker.calendar.office_hours import Office
 from tracker.calendar.workdays import WorkCalendar, shared_calendar
 from tracker.config.schema import Holidays, Mail
 from tracker.db.models import CycleRow
-from tracker.reminders.office import Office
 from tracker.service.cycles import config_from_snapshot
 
 DEFAULT_OFFICE = Office(WorkCalendar(Holidays()), Mail().send_hour)

@@ -5,10 +5,11 @@ whose lease ran out and was replaced changes nothing (tracker.delivery.claim).""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlalchemy import select as sa_select
 
 from tracker.db.engine import session_scope
@@ -106,6 +107,107 @@ def mark_sent(
         )
         _detach_planned(conn, letter_id, now)
         return True
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A letter the server took: what to record."""
+
+    letter_id: int
+    message_id: str
+    subject: str
+    carried: tuple[int, ...]
+
+
+def mark_sent_many(engine: Engine, sent: Sequence[Sent], *, worker: str, now: datetime) -> set[int]:
+    """`mark_sent` for many letters in one transaction (a batch's sends are recorded
+    together: one commit, not one per e-mail). Returns the letters recorded; the others
+    were no longer ours."""
+    aware(now)
+    if not sent:
+        return set()
+    with session_scope(engine) as s:
+        conn = s.connection()
+        ids = [x.letter_id for x in sent]
+        q = sa_select(_LETTERS.c.id, _LETTERS.c.key).where(
+            _LETTERS.c.id.in_(ids), _LETTERS.c.claimed_by == worker, _LETTERS.c.state == SENDING
+        )
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        keys: dict[int, str] = {lid: key for lid, key in conn.execute(q).all()}
+        ours = [x for x in sent if x.letter_id in keys]
+        if not ours:
+            return set()
+        conn.execute(
+            update(_LETTERS)
+            .where(
+                _LETTERS.c.id == bindparam("b_id"),
+                _LETTERS.c.claimed_by == worker,
+                _LETTERS.c.state == SENDING,
+            )
+            .values(
+                state=SENT,
+                sent_at=now,
+                message_id=bindparam("b_mid"),
+                subject=bindparam("b_subject"),
+                items=bindparam("b_items"),
+                lease_until=None,
+                next_attempt_at=None,
+                attempts=_LETTERS.c.attempts + 1,
+                last_error="",
+                updated_at=now,
+            ),
+            [
+                {
+                    "b_id": x.letter_id,
+                    "b_mid": x.message_id,
+                    "b_subject": x.subject,
+                    "b_items": len(x.carried),
+                }
+                for x in ours
+            ],
+        )
+        items = [
+            {
+                "b_item": i,
+                "b_letter": x.letter_id,
+                "b_mid": x.message_id,
+                "b_key": keys[x.letter_id],
+            }
+            for x in ours
+            for i in x.carried
+        ]
+        if items:
+            conn.execute(
+                update(_ITEMS)
+                .where(
+                    _ITEMS.c.id == bindparam("b_item"), _ITEMS.c.letter_id == bindparam("b_letter")
+                )
+                .values(
+                    state=SENT,
+                    sent_at=now,
+                    message_id=bindparam("b_mid"),
+                    letter_key=bindparam("b_key"),
+                    attempts=_ITEMS.c.attempts + 1,
+                    last_error="",
+                    updated_at=now,
+                ),
+                items,
+            )
+        done = [x.letter_id for x in ours]
+        # Items the letter left out (settled since planning): nothing to say about them.
+        conn.execute(
+            update(_ITEMS)
+            .where(_ITEMS.c.letter_id.in_(done), _ITEMS.c.state == SENDING)
+            .values(state=CANCELLED, last_error=UNPLANNED, updated_at=now)
+        )
+        # A planned item still pointing at a sent letter was not in it: bundle it again.
+        conn.execute(
+            update(_ITEMS)
+            .where(_ITEMS.c.letter_id.in_(done), _ITEMS.c.state == PLANNED)
+            .values(letter_id=None, letter_key=None, updated_at=now)
+        )
+        return set(done)
 
 
 def mark_retry(

@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, Final
 
 from sqlalchemy import bindparam, case, func, insert, update
@@ -30,7 +30,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
-from tracker.calendar.types import local_date
+from tracker.calendar.types import TZ, local_date
 from tracker.db.models import CycleRow, Obligation, OutboxRow, PlanState
 from tracker.delivery.states import CANCELLED, PLANNED, UNPLANNED, aware
 from tracker.reminders.planner import (
@@ -272,7 +272,8 @@ def sync_plan(
         ).where(col(OutboxRow.cycle_id) == cycle_id)
     ).all()
     have = {key for _, key, *_ in existing}
-    added = _insert_new(session, [_values(r, now) for k, r in wanted.items() if k not in have])
+    fresh = _worth_inserting([r for k, r in wanted.items() if k not in have], wanted, now)
+    added = _insert_new(session, [_values(r, now) for r in fresh])
 
     cancel: list[dict[str, Any]] = []
     rename: list[dict[str, Any]] = []
@@ -331,6 +332,45 @@ def sync_plan(
     )
     kept = len(wanted) - len(wanted.keys() - have)
     return SyncReport(added, cancelled, kept, revived, cycle_id=cycle_id)
+
+
+def _worth_inserting(
+    fresh: list[PlannedReminder], wanted: dict[str, PlannedReminder], now: datetime
+) -> list[PlannedReminder]:
+    """The new reminders minus those the catch-up rule would cancel at once: a reminder
+    whose day is already over (a first plan months after loading, a moved date) is only
+    kept if it is the one catch-up message its obligation's owner would get — the newest
+    due owner reminder per (obligation, address, role). Inserting the others only to mark
+    them superseded was most of a first plan (24,000 rows for 400 members in December,
+    14,000 of them cancelled in the same transaction). Cycle-level rows are kept as they
+    are; what is already in the table is never dropped here (`sync_plan` keeps it)."""
+    start = datetime.combine(local_date(now), time.min, TZ)
+    if not any(r.send_at < start for r in fresh):
+        return fresh
+    today = local_date(now)
+    newest: dict[tuple[int, str, str], tuple[datetime, str]] = {}
+    for r in wanted.values():
+        if r.obligation_id is None or r.send_at > now or not _owner(r, today):
+            continue
+        k = (r.obligation_id, r.recipient_email.lower(), r.recipient_role)
+        mark = (r.send_at, r.key)
+        if k not in newest or mark > newest[k]:
+            newest[k] = mark
+    out = []
+    for r in fresh:
+        if r.send_at >= start or r.obligation_id is None:
+            out.append(r)
+            continue
+        k = (r.obligation_id, r.recipient_email.lower(), r.recipient_role)
+        if _owner(r, today) and newest.get(k) == (r.send_at, r.key):
+            out.append(r)
+    return out
+
+
+def _owner(r: PlannedReminder, today: date) -> bool:
+    """The owner's own reminder, as `catch_up.catch_up_missed` decides it."""
+    stale = r.kind in ("event_notice", "set_date") and r.due is not None and r.due < today
+    return r.kind != "escalation" and r.recipient_role in ("focal", "leader") and not stale
 
 
 def hat_of(r: PlannedReminder) -> str:

@@ -1,5 +1,11 @@
 """Which reminders a cycle calls for, and when (issue 3 §1).
 
+Long (~730 lines) on purpose, for now: every reminder kind's rule (lead, windows, overdue,
+escalation, event notices, set-date, digests, the board's report) and the isolation of an
+item that cannot be planned read as one ladder, and share the slot and key helpers.
+Splitting the problem wording into its own module is the next step (it needs
+`ObligationView` moved first).
+
 Pure: the caller passes a snapshot of the obligations, the work calendar and `now`; no
 clock, no I/O. The output is the whole plan up to a horizon, past reminders included:
 planning is idempotent (each reminder has a stable key) and the dispatcher decides what to
@@ -20,6 +26,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from tracker.calendar.types import TZ, DueDate, Window, local_date
+from tracker.calendar.vndate import vn_date
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config.schema import (
     ClusterConfig,
@@ -34,6 +41,7 @@ from tracker.reminders.recipients import (
     member_contacts,
     province_recipients,
 )
+from tracker.workflow import PENDING, UNFINISHED
 
 ReminderKind = Literal[
     "lead",
@@ -47,12 +55,12 @@ ReminderKind = Literal[
     "province_report",  # cycle-level, to the provincial board, only when configured
 ]
 
-# Only these states still owe something. `submitted`: the member says it is sent, so stop
-# nagging while the leader checks; `completed` and `waived` owe nothing.
-REMINDED_STATES = frozenset({"open", "returned"})
-# The leader's digest runs while anything in the cycle is unfinished, a submission
-# waiting for the leader's check included.
-UNFINISHED_STATES = frozenset({"open", "returned", "submitted"})
+# The states live in tracker.workflow (one home): an obligation is reminded while it is
+# pending (`submitted`: the member says it is sent, so stop nagging while the leader
+# checks); the leader's digest runs while anything in the cycle is unfinished, a
+# submission waiting for the leader's check included. The names stay for callers.
+REMINDED_STATES = PENDING
+UNFINISHED_STATES = UNFINISHED
 # Digests are re-planned on every tick, so a short look-ahead is enough.
 DIGEST_DAYS = 14
 # A cycle stays live this long after its last deadline: long enough for the whole overdue
@@ -126,6 +134,52 @@ def policy_for(cfg: ClusterConfig, milestone_id: str) -> ReminderPolicy:
     return cfg.reminders
 
 
+@dataclass(frozen=True)
+class PlanProblem:
+    """One item the planner could not plan, in words (Vietnamese, English) that say which
+    item, why, and what to do. `obligation_id` None: a letter about the whole cycle (the
+    leader's digest, the board's report), named by its kind in `milestone_id`."""
+
+    obligation_id: int | None
+    milestone_id: str
+    member_id: str | None
+    error_vi: str
+    error_en: str
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """What a cycle's planning gives: the reminders of every item that could be planned,
+    and one problem per item that could not (issue 7: one bad item never stops the rest)."""
+
+    reminders: list[PlannedReminder]
+    problems: list[PlanProblem]
+
+
+class _Unplannable(Exception):
+    """An item's own data cannot be planned; the words say which key to fix and how."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(en)
+        self.vi = vi
+        self.en = en
+
+
+# What bad data raises in date arithmetic and look-ups (a day past 9999, 29/2 in a common
+# year). Anything else is a bug and must still fail loudly.
+_DATA_ERRORS = (ArithmeticError, ValueError, LookupError)
+
+# A cycle ends with the conference in Quarter I of Y+1 (Điều 7.7): an ad-hoc request due
+# after 31/12 of Y+1 belongs to no cycle the tracker reminds. `tracker request` refuses
+# such a date (tracker.service.actions.request); older databases still hold some.
+REQUEST_REACH_YEARS = 1
+
+
+def request_reach(year: int) -> date:
+    """The last day an ad-hoc request of cycle `year` may be due."""
+    return date(year + REQUEST_REACH_YEARS, 12, 31)
+
+
 def plan_reminders(
     cfg: ClusterConfig,
     year: int,
@@ -137,46 +191,72 @@ def plan_reminders(
     now: datetime,
     horizon_days: int = 400,
 ) -> list[PlannedReminder]:
+    """The reminders of `plan_outcome` without its problems (callers that only send)."""
+    return plan_outcome(
+        cfg,
+        year,
+        cycle_id,
+        obligations,
+        cal,
+        leader_id=leader_id,
+        now=now,
+        horizon_days=horizon_days,
+    ).reminders
+
+
+def plan_outcome(
+    cfg: ClusterConfig,
+    year: int,
+    cycle_id: int,
+    obligations: Sequence[ObligationView],
+    cal: WorkCalendar,
+    *,
+    leader_id: str,
+    now: datetime,
+    horizon_days: int = 400,
+) -> PlanOutcome:
     """Every reminder the obligations call for up to `now + horizon_days`, sorted by send
-    time then key. Reminders whose time has passed are kept (see the module doc)."""
+    time then key (reminders whose time has passed are kept, see the module doc), and a
+    problem for each item that cannot be planned: that item is left out, the rest of the
+    cycle plans as if it were not there."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    opens, closes = live_period(year, obligations)
+    problems: list[PlanProblem] = []
+    usable: list[ObligationView] = []
+    for ob in obligations:
+        trouble = _unusable(ob, year, cfg)
+        if trouble is None:
+            usable.append(ob)
+        elif ob.state in REMINDED_STATES:
+            # A finished item owes nothing: there is nothing to plan or to fix, it only
+            # must not stretch the cycle's live period (to 9999, or past the last date).
+            problems.append(_problem(ob, *trouble))
+    opens, closes = live_period(year, usable)
     today = local_date(now)
     if today > closes:
-        return []
+        return PlanOutcome([], problems)
     limit = now + timedelta(days=horizon_days)
     send_hour = cfg.mail.send_hour
     planned: dict[str, PlannedReminder] = {}
 
-    def add(r: PlannedReminder) -> None:
-        if r.send_at <= limit:
-            planned.setdefault(r.key, r)
+    def add(rs: Iterable[PlannedReminder]) -> None:
+        for r in rs:
+            if r.send_at <= limit:
+                planned.setdefault(r.key, r)
 
-    for ob in obligations:
+    for ob in usable:
         if ob.state not in REMINDED_STATES or ob.due is None:
             continue
-        ms = cfg.find_milestone(ob.milestone_id)
-        for slot, due in _slots(cfg, year, cal, ob, ob.due, ms, leader_id):
-            for rcpt in slot.recipients:
-                add(
-                    PlannedReminder(
-                        key=reminder_key(
-                            ob.obligation_id, slot.kind, slot.offset, due, rcpt.email, rcpt.role
-                        ),
-                        obligation_id=ob.obligation_id,
-                        cycle_id=ob.cycle_id,
-                        kind=slot.kind,
-                        offset=slot.offset,
-                        due=due,
-                        recipient_email=rcpt.email,
-                        recipient_name=rcpt.name,
-                        recipient_role=rcpt.role,
-                        member_id=ob.member_id,
-                        send_at=_at(slot.day, send_hour),
-                    )
-                )
+        try:
+            # Built whole before any is kept: an item that fails half-way adds nothing.
+            add(_obligation_reminders(cfg, year, cal, ob, ob.due, leader_id, send_hour))
+        except _Unplannable as exc:
+            problems.append(_problem(ob, exc.vi, exc.en))
+        except _DATA_ERRORS as exc:
+            problems.append(_problem(ob, *_cannot_plan(ob, exc, year)))
 
+    # The whole cycle's letters run while anything in it is unfinished, an item that
+    # could not be planned included (the leader must hear of it).
     if any(ob.state in UNFINISHED_STATES for ob in obligations):
 
         def cycle_letter(
@@ -204,28 +284,170 @@ def plan_reminders(
                 send_at=_at(day, send_hour),
             )
 
-        for i in range(DIGEST_DAYS):
-            day = today + timedelta(days=i)
-            # Not before the cycle's year begins: the 2023 cycle, loaded in June 2022, must
-            # not send the leader a second digest every day.
-            if not opens <= day <= closes or not cal.is_working_day(day):
-                continue
-            for rcpt in leader_recipients(cfg, leader_id):
-                key = digest_key(cycle_id, day, rcpt.email)
-                add(cycle_letter("leader_digest", key, day, rcpt, member_id=leader_id))
+        def digests() -> list[PlannedReminder]:
+            out: list[PlannedReminder] = []
+            for i in range(DIGEST_DAYS):
+                day = today + timedelta(days=i)
+                # Not before the cycle's year begins: the 2023 cycle, loaded in June 2022,
+                # must not send the leader a second digest every day.
+                if not opens <= day <= closes or not cal.is_working_day(day):
+                    continue
+                for rcpt in leader_recipients(cfg, leader_id):
+                    key = digest_key(cycle_id, day, rcpt.email)
+                    out.append(cycle_letter("leader_digest", key, day, rcpt, member_id=leader_id))
+            return out
 
-        board = cfg.reminders.report_to_province
-        if board is not None:
-            for day in _report_days(cfg, cal, obligations, leader_id, today, opens, closes):
-                for rcpt in province_recipients(cfg):
-                    key = province_report_key(cycle_id, day, rcpt.email)
-                    add(
-                        cycle_letter(
-                            "province_report", key, day, rcpt, offset=board.overdue_at_least
-                        )
-                    )
+        def reports() -> list[PlannedReminder]:
+            board = cfg.reminders.report_to_province
+            if board is None:
+                return []
+            return [
+                cycle_letter(
+                    "province_report",
+                    province_report_key(cycle_id, day, rcpt.email),
+                    day,
+                    rcpt,
+                    offset=board.overdue_at_least,
+                )
+                for day in _report_days(cfg, cal, usable, leader_id, today, opens, closes)
+                for rcpt in province_recipients(cfg)
+            ]
 
-    return sorted(planned.values(), key=lambda r: (r.send_at, r.key))
+        for kind, build in (("leader_digest", digests), ("province_report", reports)):
+            try:
+                add(build())
+            except _DATA_ERRORS as exc:
+                problems.append(_cycle_problem(kind, exc))
+
+    return PlanOutcome(sorted(planned.values(), key=lambda r: (r.send_at, r.key)), problems)
+
+
+def _obligation_reminders(
+    cfg: ClusterConfig,
+    year: int,
+    cal: WorkCalendar,
+    ob: ObligationView,
+    ob_due: DueDate,
+    leader_id: str,
+    send_hour: int,
+) -> list[PlannedReminder]:
+    ms = cfg.find_milestone(ob.milestone_id)
+    return [
+        PlannedReminder(
+            key=reminder_key(ob.obligation_id, slot.kind, slot.offset, due, rcpt.email, rcpt.role),
+            obligation_id=ob.obligation_id,
+            cycle_id=ob.cycle_id,
+            kind=slot.kind,
+            offset=slot.offset,
+            due=due,
+            recipient_email=rcpt.email,
+            recipient_name=rcpt.name,
+            recipient_role=rcpt.role,
+            member_id=ob.member_id,
+            send_at=_at(slot.day, send_hour),
+        )
+        for slot, due in _slots(cfg, year, cal, ob, ob_due, ms, leader_id)
+        for rcpt in slot.recipients
+    ]
+
+
+# -- problems ---------------------------------------------------------------------------
+
+
+def _unusable(ob: ObligationView, year: int, cfg: ClusterConfig) -> tuple[str, str] | None:
+    """Why the obligation's dates cannot take part in the cycle at all (vi, en), or None."""
+    last = _last_day(ob)
+    if last is None:
+        return None
+    if cfg.find_milestone(ob.milestone_id) is None and last > request_reach(year):
+        reach = request_reach(year)
+        fix_vi, fix_en = _fix_request(ob, year)
+        return (
+            f"hạn {vn_date(last)} nằm ngoài chu kỳ {year} (yêu cầu của chu kỳ này phải có hạn"
+            f" chậm nhất {vn_date(reach)}), nên không được nhắc. {fix_vi}",
+            f"due {last.isoformat()} is outside the {year} cycle (a request of this cycle must"
+            f" be due by {reach.isoformat()}), so it is not reminded. {fix_en}",
+        )
+    try:
+        last + timedelta(days=CLOSE_AFTER_DAYS)
+    except OverflowError:
+        fix_vi, fix_en = _fix_item(ob, year)
+        return (
+            f"ngày {vn_date(last)} nằm ngoài chu kỳ {year}, nên không được nhắc. {fix_vi}",
+            f"its date {last.isoformat()} is outside the {year} cycle, so it is not"
+            f" reminded. {fix_en}",
+        )
+    return None
+
+
+def _last_day(ob: ObligationView) -> date | None:
+    if ob.due is None:
+        return None
+    days = (ob.due.date, ob.due.as_written, ob.due.window.end if ob.due.window else None)
+    return max((d for d in days if d is not None), default=None)
+
+
+def _fix_request(ob: ObligationView, year: int) -> tuple[str, str]:
+    waive = (
+        f'tracker waive {ob.milestone_id} --member {ob.member_id} --cycle {year} --note "hạn sai"'
+    )
+    return (
+        f"Sửa: miễn yêu cầu sai bằng `{waive}` rồi gửi lại yêu cầu với hạn đúng bằng"
+        f" `tracker request … --cycle {year}`.",
+        f"To fix: waive the wrong request with `{waive}` and request it again with the"
+        f" right due date with `tracker request … --cycle {year}`.",
+    )
+
+
+def _fix_item(ob: ObligationView, year: int) -> tuple[str, str]:
+    if ob.milestone_id.startswith("request-"):
+        return _fix_request(ob, year)
+    show = f"tracker show {ob.member_id} {ob.milestone_id} --cycle {year}"
+    return (
+        f"Xem ngày và lý do bằng `{show}`, rồi sửa quy tắc của mốc '{ob.milestone_id}' trong"
+        " tệp cấu hình (hoặc ngày đã xếp bằng `tracker schedule`).",
+        f"See the date and why with `{show}`, then fix the rule of milestone"
+        f" '{ob.milestone_id}' in the config file (or the date set with `tracker schedule`).",
+    )
+
+
+def _problem(ob: ObligationView, why_vi: str, why_en: str) -> PlanProblem:
+    return PlanProblem(
+        obligation_id=ob.obligation_id,
+        milestone_id=ob.milestone_id,
+        member_id=ob.member_id,
+        error_vi=f"Không lập được lịch nhắc cho '{ob.milestone_id}' của '{ob.member_id}': {why_vi}",
+        error_en=f"Cannot plan reminders for '{ob.milestone_id}' of '{ob.member_id}': {why_en}",
+    )
+
+
+def _cannot_plan(ob: ObligationView, exc: Exception, year: int) -> tuple[str, str]:
+    fix_vi, fix_en = _fix_item(ob, year)
+    return (
+        f"ngày của nghĩa vụ không tính được ({type(exc).__name__}: {exc}). {fix_vi}",
+        f"its dates cannot be computed ({type(exc).__name__}: {exc}). {fix_en}",
+    )
+
+
+def _cycle_problem(kind: str, exc: Exception) -> PlanProblem:
+    what_vi, what_en = {
+        "leader_digest": ("thư tổng hợp hằng ngày gửi Trưởng cụm", "the leader's daily digest"),
+        "province_report": (
+            "báo cáo gửi Ban Thi đua - Khen thưởng tỉnh",
+            "the report to the provincial board",
+        ),
+    }[kind]
+    return PlanProblem(
+        obligation_id=None,
+        milestone_id=kind,
+        member_id=None,
+        error_vi=f"Không lập được lịch {what_vi} ({type(exc).__name__}: {exc}); các nhắc"
+        " việc khác vẫn gửi. Kiểm tra ngày các mốc bằng `tracker calendar` và sửa ngày sai"
+        " (tệp cấu hình hoặc `tracker schedule`).",
+        error_en=f"Cannot plan {what_en} ({type(exc).__name__}: {exc}); the other reminders"
+        " still go. Check the milestones' dates with `tracker calendar` and fix the wrong"
+        " one (the config file or `tracker schedule`).",
+    )
 
 
 def province_report_key(cycle_id: int, day: date, email: str) -> str:
@@ -368,7 +590,22 @@ def _set_date_from(ms: Milestone | None, due: DueDate, year: int) -> date | None
     if ms is None or not ms.leader_dates or due.scheduled is not False:
         return None
     if ms.set_date_from is not None:
-        return ms.set_date_from.resolve(year)
+        try:
+            return ms.set_date_from.resolve(year)
+        except ValueError:
+            # 29/2/Y in a common year: the loader refuses it for the file's own year, but
+            # the same file may start another year (and older snapshots were not checked).
+            y = year + ms.set_date_from.year_offset
+            raise _Unplannable(
+                f'ngày bắt đầu nhắc xếp lịch set_date_from = "{ms.set_date_from}" không có'
+                f" trong năm {y} (chu kỳ {year}). Sửa khóa set_date_from của mốc '{ms.id}'"
+                " trong tệp cấu hình (ví dụ 28/2/Y hoặc 1/3/Y) rồi nạp lại bằng"
+                f" `tracker init --cycle {year}`.",
+                f'the day to start asking for its date, set_date_from = "{ms.set_date_from}",'
+                f" does not exist in {y} (cycle {year}). Fix set_date_from of"
+                f" milestone '{ms.id}' in the config file (e.g. 28/2/Y or 1/3/Y) and reload it with"
+                f" `tracker init --cycle {year}`.",
+            ) from None
     if due.window is None:
         return None
     return max(due.window.start, due.window.end - timedelta(days=SET_DATE_DEFAULT_DAYS))
@@ -497,47 +734,3 @@ def _escalation(
 
 def _at(day: date, hour: int) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=TZ)
-
-
-# -- interim (issue 7): replaced by the isolating planner ---------------------------------
-
-
-@dataclass(frozen=True)
-class PlanProblem:
-    obligation_id: int | None
-    milestone_id: str
-    member_id: str | None
-    error_vi: str
-    error_en: str
-
-
-@dataclass(frozen=True)
-class PlanOutcome:
-    reminders: list[PlannedReminder]
-    problems: list[PlanProblem]
-
-
-def plan_outcome(
-    cfg: ClusterConfig,
-    year: int,
-    cycle_id: int,
-    obligations: Sequence[ObligationView],
-    cal: WorkCalendar,
-    *,
-    leader_id: str,
-    now: datetime,
-    horizon_days: int = 400,
-) -> PlanOutcome:
-    return PlanOutcome(
-        plan_reminders(
-            cfg,
-            year,
-            cycle_id,
-            obligations,
-            cal,
-            leader_id=leader_id,
-            now=now,
-            horizon_days=horizon_days,
-        ),
-        [],
-    )

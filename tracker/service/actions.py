@@ -16,10 +16,10 @@ from sqlmodel import Session, col
 
 from tracker.calendar.engine import CyclePlan, resolve_window
 from tracker.calendar.types import Window, local_date
+from tracker.calendar.vndate import vn_date
 from tracker.config.schema import EventRule
 from tracker.db.models import AuditEntry, Obligation
 from tracker.errors import BadInputError, NotFoundError, TrackerError
-from tracker.reminders.vndate import vn_date
 from tracker.service.cycles import CycleContext
 from tracker.workflow import PENDING, Action, Actor, State, require_leader, transition
 

@@ -130,17 +130,17 @@ def find_cycle(
         )
     if cluster_id is None:
         if len(clusters) > 1:
-            ids = ", ".join(c.id for c in clusters)
+            vi, en = _some_ids([c.id for c in clusters])
             raise BadInputError(
-                f"Cơ sở dữ liệu có nhiều cụm ({ids}): thêm --cluster <mã cụm>.",
-                f"The database holds several clusters ({ids}): add --cluster <id>.",
+                f"Cơ sở dữ liệu có nhiều cụm ({vi}): thêm --cluster <mã cụm>.",
+                f"The database holds several clusters ({en}): add --cluster <id>.",
             )
         cluster_id = clusters[0].id
     elif cluster_id not in {c.id for c in clusters}:
-        ids = ", ".join(c.id for c in clusters)
+        vi, en = _some_ids([c.id for c in clusters])
         raise NotFoundError(
-            f"Không có cụm '{cluster_id}'. Các cụm đã nạp: {ids}.",
-            f"No cluster '{cluster_id}'. Loaded clusters: {ids}.",
+            f"Không có cụm '{cluster_id}'. Các cụm đã nạp: {vi}.",
+            f"No cluster '{cluster_id}'. Loaded clusters: {en}.",
         )
     rows = list(
         session.exec(
@@ -165,6 +165,21 @@ def find_cycle(
         )
     begun = [r for r in rows if r.year <= today.year]
     return (begun or rows)[-1]
+
+
+_SHOWN_IDS = 10
+
+
+def _some_ids(ids: list[str]) -> tuple[str, str]:
+    """The first cluster ids, (vi, en): a national database's 1,000 would make a 10 KB line
+    (issue 7); the rest are counted and `status --all-clusters` lists them all."""
+    if len(ids) <= _SHOWN_IDS:
+        return ", ".join(ids), ", ".join(ids)
+    shown, rest = ", ".join(ids[:_SHOWN_IDS]), len(ids) - _SHOWN_IDS
+    return (
+        f"{shown} … và {rest} cụm khác; xem `tracker status --all-clusters`",
+        f"{shown} … and {rest} more; see `tracker status --all-clusters`",
+    )
 
 
 def all_cycles(session: Session) -> list[CycleRow]:

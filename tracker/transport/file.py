@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from tracker.reminders.transport.base import DeliveryError, Guard
+from tracker.transport.base import DeliveryError, Guard
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]+")
 _MAX_STEM = 150

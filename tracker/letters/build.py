@@ -1,6 +1,9 @@
 """Claimed outbox rows → the letters that carry them (issue 3 §1 digests, §3 catch-up;
 issue 6 §4 the right letter to the right person, §5 administrative style).
 
+Long (~670 lines) on purpose: one class (`_Cycle`) holds a cycle's facts once per batch,
+and every letter kind, recipient and item is built from those same facts.
+
 Pure: the caller passes the claimed rows, each cycle's context (config, obligations, work
 calendar) and `today`; nothing here reads the clock or the database. What a letter says
 comes from the obligations *now* — state, due date, days left — not from when the reminder
@@ -40,13 +43,13 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Literal
 
+from tracker.calendar import vndate
 from tracker.calendar.engine import CyclePlan
 from tracker.calendar.types import local_date
 from tracker.calendar.workdays import WorkCalendar
 from tracker.config.schema import ClusterConfig, Member
 from tracker.db.models import Obligation, OutboxRow
-from tracker.reminders import vndate
-from tracker.reminders.content import (
+from tracker.letters.model import (
     Delivery,
     Item,
     Kind,
@@ -56,10 +59,12 @@ from tracker.reminders.content import (
     Role,
     Signature,
 )
-from tracker.reminders.planner import REMINDED_STATES, is_leader_task
+from tracker.reminders.planner import is_leader_task
 from tracker.reminders.recipients import leader_offices, leader_recipients
 from tracker.service.cycles import CycleContext
 from tracker.service.views import article_of, due_of, is_event, names_of
+from tracker.status import is_overdue
+from tracker.workflow import PENDING
 
 Hat = Literal["leader", "member"]
 
@@ -222,7 +227,7 @@ class _Cycle:
         if row.recipient_role == "province":
             return None  # the board is sent reports, never reminders (issue 6 §4)
         ob = self.by_id.get(row.obligation_id)
-        if ob is None or not ob.active or ob.state not in REMINDED_STATES:
+        if ob is None or not ob.active or ob.state not in PENDING:
             return None
         if row.kind in ("overdue", "escalation") and self.is_event(ob):
             return None  # an event is never overdue: it is held, or the leader dates it
@@ -308,14 +313,12 @@ class _Cycle:
         leader task overdue or due this week) once, then the members' picture."""
         own = {i.obligation_id: i for i in day_items}
         for i in self._all_items:
-            if i.leader_task and i.state in REMINDED_STATES and (i.overdue or _this_week(i)):
+            if i.leader_task and i.state in PENDING and (i.overdue or _this_week(i)):
                 own.setdefault(i.obligation_id, i)
         rest = [i for i in self._all_items if i.obligation_id not in own and not i.leader_task]
         overdue = self._sorted(i for i in rest if i.overdue)
         week = self._sorted(
-            i
-            for i in rest
-            if i.state in REMINDED_STATES and _this_week(i) and (i.date_set or not i.event)
+            i for i in rest if i.state in PENDING and _this_week(i) and (i.date_set or not i.event)
         )
         completed = self.completed()
         if not (own or overdue or week or completed or problems):
@@ -461,9 +464,7 @@ class _Cycle:
         leader_task = self.is_leader_task(ob)
         send_vi, send_en = ("", "") if event or leader_task else send_to(self.cfg, self.leader_id)
         days_left = None if due.date is None else (due.date - self.today).days
-        overdue = (
-            not event and ob.state in REMINDED_STATES and days_left is not None and days_left < 0
-        )
+        overdue = is_overdue(due.date, ob.state, self.today, event=event)
         wd_left = lwd = late = None
         if due.date is not None:
             if overdue:

@@ -23,8 +23,8 @@ from typing import Literal, Protocol
 import aiosmtplib
 
 from tracker.errors import BadInputError
-from tracker.reminders.transport.base import DeliveryError, Guard
-from tracker.reminders.transport.smtp_errors import Phase, classify
+from tracker.transport.base import DeliveryError, Guard
+from tracker.transport.smtp_errors import Phase, classify
 
 Security = Literal["starttls", "tls", "plain"]
 

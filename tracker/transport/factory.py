@@ -9,10 +9,10 @@ from pathlib import Path
 
 from tracker.config.schema import Mail
 from tracker.errors import BadInputError
-from tracker.reminders.transport.base import Transport
-from tracker.reminders.transport.file import FileTransport
-from tracker.reminders.transport.memory import MemoryTransport
-from tracker.reminders.transport.smtp import SmtpTransport
+from tracker.transport.base import Transport
+from tracker.transport.file import FileTransport
+from tracker.transport.memory import MemoryTransport
+from tracker.transport.smtp import SmtpTransport
 
 ENV_USERNAME = "TRACKER_SMTP_USERNAME"
 ENV_PASSWORD = "TRACKER_SMTP_PASSWORD"

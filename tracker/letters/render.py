@@ -25,24 +25,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from tracker import paths
+from tracker.calendar import vndate
 from tracker.calendar.types import TZ
-from tracker.reminders import vndate
-from tracker.reminders.content import Item, Letter
+from tracker.letters.model import Item, Letter
+from tracker.workflow import state_words
 
-_STATE_VI = {
-    "open": "chưa thực hiện",
-    "submitted": "đã gửi, chờ Trưởng cụm xác nhận",
-    "returned": "bị trả lại, cần bổ sung",
-    "completed": "đã hoàn thành",
-    "waived": "được miễn",
-}
-_STATE_EN = {
-    "open": "not done yet",
-    "submitted": "sent, awaiting the leader's check",
-    "returned": "returned for changes",
-    "completed": "completed",
-    "waived": "waived",
-}
 # A Message-ID's right-hand side: a plain host name, nothing that could end the header.
 _DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -127,6 +114,9 @@ def _environment(root: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # The templates ship with the tracker: a daemon compiles each once, instead of
+        # checking its file on every render (a stat per template per letter).
+        auto_reload=False,
     )
     env.filters.update(
         vn_date=vndate.vn_date,
@@ -197,11 +187,11 @@ def _lcfirst(text: str) -> str:
 
 
 def _state_vi(state: str) -> str:
-    return _STATE_VI.get(state, state)
+    return state_words(state, "letter")[0]  # the one home of state wording
 
 
 def _state_en(state: str) -> str:
-    return _STATE_EN.get(state, state)
+    return state_words(state, "letter")[1]
 
 
 def render(letter: Letter, templates_dir: Path | None = None) -> Rendered:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from tracker.reminders.transport.base import DeliveryError, Guard
+from tracker.transport.base import DeliveryError, Guard
 
 
 class MemoryTransport:

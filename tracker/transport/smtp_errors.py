@@ -14,7 +14,7 @@ from typing import Literal
 
 import aiosmtplib
 
-from tracker.reminders.transport.base import DeliveryError
+from tracker.transport.base import DeliveryError
 
 Phase = Literal["connect", "tls", "auth", "send"]
 
