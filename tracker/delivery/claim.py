@@ -185,7 +185,7 @@ def renew(engine: Engine, worker: str, *, now: datetime, lease: timedelta) -> in
                 _LETTERS.c.state == SENDING,
                 _LETTERS.c.lease_until > now,
             )
-            .values(lease_until=now + lease)
+            .values(lease_until=now + lease, updated_at=now)
         )
         return int(result.rowcount or 0)
 
