@@ -67,11 +67,11 @@ class HolidayTable:
     @classmethod
     def from_package(cls, country: str, years: Iterable[int]) -> HolidayTable:
         """Ask the package (imported here) about `years`, one year at a time."""
-        import holidays
+        from holidays.version import __version__
 
         wanted = sorted(y for y in set(years) if 1 <= y <= 9999)
         out = {y: _package_year(country, y) for y in wanted}
-        return cls(country, out, f"holidays {holidays.__version__}")
+        return cls(country, out, f"holidays {__version__}")
 
     def to_json(self) -> str:
         return json.dumps(
