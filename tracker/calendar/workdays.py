@@ -12,12 +12,19 @@ Pure: no clock, no I/O. Lookups are cached per year, because the planner asks ab
 same days many times over a cycle; `shared_calendar` keeps one WorkCalendar per holiday
 settings for the whole process, so the daemon's and `tracker simulate`'s ticks do not build
 the holiday tables again each time.
+
+A `HolidayTable` is the package's answers for a few years, kept with a cycle when it is
+loaded (`tracker init`, issue 7 §2): importing `holidays` costs ~0.1 s (its country registry
+pulls in ~300 modules), more than the rest of `tracker show`. A calendar given a table
+answers from it for the years it holds and imports the package only for other years.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
 from tracker.calendar.types import Policy, SkippedDay
@@ -34,11 +41,99 @@ _MAX_SEARCH = 366
 _ONE_DAY = timedelta(days=1)
 
 
-class WorkCalendar:
-    """Working days of a cluster, from its config's `[holidays]` section."""
+# The stored form's version: a table in another format (written by a newer tracker, or
+# damaged) is not read; the calendar asks the package instead, as for an old cycle.
+_TABLE_FORMAT = 1
 
-    def __init__(self, cfg: Holidays) -> None:
+
+class HolidayTable:
+    """What the `holidays` package says for some years of one country: per year, the
+    public holidays' (vi, en) names and the make-up working days the package lists.
+
+    Kept per year *as loaded*: loading year Y may list a make-up Saturday in Y-1 (27/12/2014
+    made up for 2/1/2015), and a calendar built from the table marks exactly the years it
+    holds as loaded, so its answers are the package's, day for day."""
+
+    def __init__(
+        self,
+        country: str,
+        years: Mapping[int, tuple[Mapping[date, tuple[str, str]], Iterable[date]]],
+        source: str = "",
+    ) -> None:
+        self.country = country
+        self.years = {y: (dict(names), frozenset(make_up)) for y, (names, make_up) in years.items()}
+        self.source = source  # the package and version that computed it, for a reader
+
+    @classmethod
+    def from_package(cls, country: str, years: Iterable[int]) -> HolidayTable:
+        """Ask the package (imported here) about `years`, one year at a time."""
+        from holidays.version import __version__
+
+        wanted = sorted(y for y in set(years) if 1 <= y <= 9999)
+        out = {y: _package_year(country, y) for y in wanted}
+        return cls(country, out, f"holidays {__version__}")
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": _TABLE_FORMAT,
+                "country": self.country,
+                "source": self.source,
+                "years": {
+                    str(y): {
+                        "off": {d.isoformat(): list(n) for d, n in sorted(names.items())},
+                        "make_up": sorted(d.isoformat() for d in make_up),
+                    }
+                    for y, (names, make_up) in sorted(self.years.items())
+                },
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | None) -> HolidayTable | None:
+        """The table stored as `text`; None when there is none (a cycle loaded before
+        tables were kept) or it cannot be read: the calendar then asks the package."""
+        if not text:
+            return None
+        try:
+            doc = json.loads(text)
+            if doc.get("format") != _TABLE_FORMAT:
+                return None
+            years = {
+                int(y): (
+                    {date.fromisoformat(d): (str(n[0]), str(n[1])) for d, n in v["off"].items()},
+                    [date.fromisoformat(d) for d in v["make_up"]],
+                )
+                for y, v in doc["years"].items()
+            }
+            return cls(str(doc["country"]), years, str(doc.get("source", "")))
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return None
+
+
+def _package_year(country: str, year: int) -> tuple[dict[date, tuple[str, str]], frozenset[date]]:
+    """One year from the package: the holidays' (vi, en) names and its make-up days. The
+    one place that reads the package, for the table and for a calendar without one."""
+    # Imported on first use: `holidays` costs ~0.1 s at start-up, and a command whose
+    # cycle keeps a table, or whose rules never consult working days, should not pay it.
+    import holidays
+
+    vi = holidays.country_holidays(country, years=year, language="vi")
+    en = holidays.country_holidays(country, years=year, language="en_US")
+    names = {d: ("; ".join(vi.get_list(d)), "; ".join(en.get_list(d))) for d in vi}
+    return names, frozenset(getattr(vi, "weekend_workdays", ()))
+
+
+class WorkCalendar:
+    """Working days of a cluster, from its config's `[holidays]` section; the public
+    holidays from `table` for the years it holds, else from the `holidays` package."""
+
+    def __init__(self, cfg: Holidays, table: HolidayTable | None = None) -> None:
         self._country = cfg.country
+        # A table for another country (cannot happen with a cycle's own) is not used.
+        self._table = table.years if table is not None and table.country == cfg.country else {}
         self._extra_off = frozenset(cfg.extra_days_off)
         self._make_up_cfg = frozenset(cfg.make_up_working_days)
         self._loaded: set[int] = set()
@@ -62,16 +157,12 @@ class WorkCalendar:
             ]
             if not wanted:
                 return
-            # Imported on first use: `holidays` costs ~40 ms at start-up, and a status whose
-            # rules never consult working days should not pay for it.
-            import holidays
-
-            vi = holidays.country_holidays(self._country, years=wanted, language="vi")
-            en = holidays.country_holidays(self._country, years=wanted, language="en_US")
-            for d in vi:
-                self._holiday_names[d] = ("; ".join(vi.get_list(d)), "; ".join(en.get_list(d)))
-            self._make_up_pkg.update(getattr(vi, "weekend_workdays", ()))
-            self._loaded.update(wanted)
+            for y in wanted:
+                stored = self._table.get(y)
+                names, make_up = stored if stored is not None else _package_year(self._country, y)
+                self._holiday_names.update(names)
+                self._make_up_pkg.update(make_up)
+                self._loaded.add(y)
 
     def holiday_name(self, d: date) -> tuple[str, str] | None:
         """The public holiday's (vi, en) name on `d`, or None."""
@@ -180,21 +271,29 @@ class WorkCalendar:
 
 # A process sees one or two clusters' settings (a cycle and the next); a few more is slack.
 _SHARED_MAX = 8
-_shared: OrderedDict[tuple[str, frozenset[date], frozenset[date]], WorkCalendar] = OrderedDict()
+_SharedKey = tuple[str, frozenset[date], frozenset[date], str | None]
+_shared: OrderedDict[_SharedKey, WorkCalendar] = OrderedDict()
 _shared_lock = threading.Lock()
 
 
-def shared_calendar(cfg: Holidays) -> WorkCalendar:
-    """The process's WorkCalendar for these holiday settings, built on first use.
+def shared_calendar(cfg: Holidays, table_json: str | None = None) -> WorkCalendar:
+    """The process's WorkCalendar for these holiday settings (and stored holiday table,
+    `HolidayTable.to_json`, if any), built on first use.
 
     A WorkCalendar only caches answers that follow from its settings (country, extra days
-    off, make-up days; not `default_policy`, which it does not read), so one instance
-    serves every config with the same settings, from any thread."""
-    key = (cfg.country, frozenset(cfg.extra_days_off), frozenset(cfg.make_up_working_days))
+    off, make-up days; not `default_policy`, which it does not read) and its table, so one
+    instance serves every config with the same settings and table, from any thread. The
+    table's text is the key: it is parsed only when the calendar is built."""
+    key = (
+        cfg.country,
+        frozenset(cfg.extra_days_off),
+        frozenset(cfg.make_up_working_days),
+        table_json or None,
+    )
     with _shared_lock:
         cal = _shared.get(key)
         if cal is None:
-            cal = _shared[key] = WorkCalendar(cfg)
+            cal = _shared[key] = WorkCalendar(cfg, HolidayTable.from_json(table_json))
             if len(_shared) > _SHARED_MAX:
                 _shared.popitem(last=False)
         else:

@@ -51,6 +51,10 @@ class CycleRow(SQLModel, table=True):
     # The member elected at this cycle's summary conference to lead the next year
     # (Điều 7.9, `tracker elect`): the next cycle takes it as its leader.
     elected_leader_id: str | None = Field(default=None, max_length=64)
+    # The `holidays` package's answers for Y-2 … Y+2 as computed at `tracker init`
+    # (`HolidayTable.to_json`), so read-only commands need not import the package (issue 7
+    # §2). NULL for a cycle loaded before migration 0007: its calendar asks the package.
+    holiday_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class MemberRow(SQLModel, table=True):

@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from tracker.calendar.engine import CyclePlan, plan_cycle
-from tracker.calendar.workdays import WorkCalendar, shared_calendar
+from tracker.calendar.workdays import HolidayTable, WorkCalendar, shared_calendar
 from tracker.config.schema import TRUSTED, ClusterConfig, Milestone
 from tracker.db.models import AuditEntry, ClusterRow, CycleRow, MemberRow, Obligation
 from tracker.errors import BadInputError, NotFoundError
@@ -24,6 +24,21 @@ from tracker.errors import BadInputError, NotFoundError
 
 def config_snapshot(cfg: ClusterConfig) -> str:
     return cfg.model_dump_json()
+
+
+def holiday_years(year: int) -> range:
+    """The years whose public holidays the cycle `year` keeps. Its dates lie in Y-1 … Y+1
+    (a reminder before a January deadline, the conference and reports in Q1 of Y+1), and a
+    calendar answering for a day of year X reads X-1, X and X+1 (a make-up Saturday may be
+    listed under the next year's holiday): Y-2 … Y+2."""
+    return range(year - 2, year + 3)
+
+
+def holiday_table_json(cfg: ClusterConfig, year: int) -> str:
+    """The holiday table stored with the cycle (`CycleRow.holiday_json`): the package's
+    answers as installed when the cycle is loaded. A newer package (a holiday decreed
+    later) reaches a loaded cycle with the next `tracker init`, like a config change."""
+    return HolidayTable.from_package(cfg.holidays.country, holiday_years(year)).to_json()
 
 
 def config_from_snapshot(text: str) -> ClusterConfig:
@@ -63,7 +78,9 @@ class CycleContext:
 
     @cached_property
     def calendar(self) -> WorkCalendar:
-        return shared_calendar(self.cfg.holidays)
+        # From the holiday table stored at init when the cycle has one: no `holidays`
+        # import for the years it holds (NULL on a cycle loaded before migration 0007).
+        return shared_calendar(self.cfg.holidays, self.row.holiday_json)
 
     def events(self) -> dict[tuple[str, str | None], date]:
         """Dates the leader set: the conference (shared) and each member's visit."""
@@ -249,6 +266,7 @@ def init_cycle(
     row.config_path = config_path
     row.config_hash = digest
     row.config_json = snapshot
+    row.holiday_json = holiday_table_json(cfg, year)
     row.loaded_at = now
     session.add(row)
     session.flush()
