@@ -332,7 +332,12 @@ def _outbox_show(settings: Settings, kw: dict[str, Any]) -> int:
     facts = [
         (_t(lang, "Thư", "Letter"), f"#{row.id} {row.key}"),
         (_t(lang, "Người nhận", "Recipient"), f"{row.recipient_name} <{row.recipient_email}>"),
-        (_t(lang, "Vai", "Hat"), row.hat),
+        (
+            _t(lang, "Gửi với tư cách", "Written to as"),
+            _t(lang, "Trưởng cụm", "the cluster leader")
+            if row.hat == "leader"
+            else _t(lang, "đơn vị thành viên", "a member"),
+        ),
         (_t(lang, "Trạng thái", "State"), row.state),
         (_t(lang, "Gửi lúc", "Send at"), _stamp(row.send_at, lang)),
         (_t(lang, "Lần thử", "Attempts"), str(row.attempts)),
