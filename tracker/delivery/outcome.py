@@ -66,47 +66,8 @@ def mark_sent(
     """Sent: the letter, and the items it `carried`; its other items (settled since they
     were planned: nothing to say about them) are cancelled. False when the claim is no
     longer ours (our lease ran out and another worker holds the letter now)."""
-    aware(now)
-    with session_scope(engine) as s:
-        conn = s.connection()
-        if not _finish_letter(
-            conn,
-            letter_id,
-            worker,
-            state=SENT,
-            sent_at=now,
-            message_id=message_id,
-            subject=subject,
-            items=len(carried),
-            lease_until=None,
-            next_attempt_at=None,
-            attempts=_LETTERS.c.attempts + 1,
-            last_error="",
-            updated_at=now,
-        ):
-            return False
-        key = conn.execute(sa_select(_LETTERS.c.key).where(_LETTERS.c.id == letter_id)).scalar()
-        if carried:
-            conn.execute(
-                update(_ITEMS)
-                .where(_ITEMS.c.letter_id == letter_id, _ITEMS.c.id.in_(list(carried)))
-                .values(
-                    state=SENT,
-                    sent_at=now,
-                    message_id=message_id,
-                    letter_key=key,
-                    attempts=_ITEMS.c.attempts + 1,
-                    last_error="",
-                    updated_at=now,
-                )
-            )
-        conn.execute(
-            update(_ITEMS)
-            .where(_ITEMS.c.letter_id == letter_id, _ITEMS.c.state == SENDING)
-            .values(state=CANCELLED, last_error=UNPLANNED, updated_at=now)
-        )
-        _detach_planned(conn, letter_id, now)
-        return True
+    sent = Sent(letter_id, message_id, subject, tuple(carried))
+    return letter_id in mark_sent_many(engine, [sent], worker=worker, now=now)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from tracker.config.schema import (
     ReminderPolicy,
 )
 from tracker.reminders.recipients import (
-    Recipient,
+    Addressee,
     RecipientRole,
     leader_recipients,
     member_contacts,
@@ -109,7 +109,7 @@ class _Slot:
     kind: ReminderKind
     offset: int
     day: date
-    recipients: tuple[Recipient, ...]
+    recipients: tuple[Addressee, ...]
 
 
 def reminder_key(
@@ -263,7 +263,7 @@ def plan_outcome(
             kind: ReminderKind,
             key: str,
             day: date,
-            rcpt: Recipient,
+            rcpt: Addressee,
             *,
             offset: int = 0,
             member_id: str | None = None,
@@ -617,7 +617,7 @@ def _notices(
     day: date,
     policy: ReminderPolicy,
     ob: ObligationView,
-    office: tuple[Recipient, ...],
+    office: tuple[Addressee, ...],
 ) -> list[_Slot]:
     """Notices N working days before an event. A member's visit concerns that member and
     the leader's office; a cluster event (the conference, a meeting) every member and the
@@ -639,7 +639,7 @@ def _per_member(cfg: ClusterConfig, milestone_id: str) -> bool:
 
 
 def _set_date(
-    cal: WorkCalendar, start: date, end: date, office: tuple[Recipient, ...]
+    cal: WorkCalendar, start: date, end: date, office: tuple[Addressee, ...]
 ) -> list[_Slot]:
     # "From" the configured day: a nominal day that is off moves *forward* (moving back
     # would remind before the day the config says to start).
@@ -656,7 +656,7 @@ def _set_date(
 
 
 def _lead(
-    cal: WorkCalendar, due: date, policy: ReminderPolicy, owner: tuple[Recipient, ...]
+    cal: WorkCalendar, due: date, policy: ReminderPolicy, owner: tuple[Addressee, ...]
 ) -> list[_Slot]:
     by_day: dict[date, int] = {}
     for n in sorted(set(policy.lead_days)):
@@ -671,7 +671,7 @@ def _window(
     due: date,
     window: Window | None,
     policy: ReminderPolicy,
-    owner: tuple[Recipient, ...],
+    owner: tuple[Addressee, ...],
     lead_days: set[date],
 ) -> list[_Slot]:
     if window is None:
@@ -692,7 +692,7 @@ def _window(
 
 
 def _overdue(
-    cal: WorkCalendar, due: date, policy: ReminderPolicy, owner: tuple[Recipient, ...]
+    cal: WorkCalendar, due: date, policy: ReminderPolicy, owner: tuple[Addressee, ...]
 ) -> list[_Slot]:
     # The 1st working day late, then every N working days, at most M times.
     return [
@@ -715,7 +715,7 @@ def _escalation(
 ) -> list[_Slot]:
     # The member's head, then the leader; the leader's own unit only to its head (the
     # leader's office sees it in its digest). Never the provincial board.
-    rungs: Iterable[tuple[int | None, tuple[Recipient, ...]]] = (
+    rungs: Iterable[tuple[int | None, tuple[Addressee, ...]]] = (
         (policy.escalate_head_after, member_contacts(cfg, member_id, "head")),
         (
             None if member_id == leader_id else policy.escalate_leader_after,

@@ -13,17 +13,20 @@ RecipientRole = Literal["focal", "head", "leader", "province"]
 
 
 @dataclass(frozen=True)
-class Recipient:
+class Addressee:
+    """Where a reminder goes: one address in one role. How the letter then greets that
+    person (honorific, title, unit) is `tracker.letters.model.Recipient`, the one Recipient."""
+
     email: str
     name: str
     role: RecipientRole
 
 
-def _dedup(recipients: Iterable[Recipient]) -> tuple[Recipient, ...]:
+def _dedup(recipients: Iterable[Addressee]) -> tuple[Addressee, ...]:
     # One person may appear twice (the leader's focal officer is often also the leader
     # operator); addresses compare case-insensitively, the first spelling wins.
     seen: set[str] = set()
-    out: list[Recipient] = []
+    out: list[Addressee] = []
     for r in recipients:
         if r.email.lower() not in seen:
             seen.add(r.email.lower())
@@ -33,13 +36,13 @@ def _dedup(recipients: Iterable[Recipient]) -> tuple[Recipient, ...]:
 
 def member_contacts(
     cfg: ClusterConfig, member_id: str, role: Literal["focal", "head"]
-) -> tuple[Recipient, ...]:
+) -> tuple[Addressee, ...]:
     """The member's contacts with that role; () for a member no longer in the config."""
     try:
         member = cfg.member(member_id)
     except KeyError:
         return ()
-    return _dedup(Recipient(c.email, c.name, role) for c in member.contacts if c.role == role)
+    return _dedup(Addressee(c.email, c.name, role) for c in member.contacts if c.role == role)
 
 
 def leader_offices(cfg: ClusterConfig, leader_id: str) -> list[Operator]:
@@ -53,26 +56,26 @@ def leader_offices(cfg: ClusterConfig, leader_id: str) -> list[Operator]:
     ]
 
 
-def leader_recipients(cfg: ClusterConfig, leader_id: str) -> tuple[Recipient, ...]:
+def leader_recipients(cfg: ClusterConfig, leader_id: str) -> tuple[Addressee, ...]:
     """The leader's office (Trưởng cụm, Điều 3.2, Điều 4) for the leader's tasks and
     digest: the operators with the leader role that have an address; without one, the
     leader member's focal officers. What the leader's unit owes as a member goes to its
     focal officer as a member (member_contacts), in letters of their own."""
     operators = [
-        Recipient(op.email, op.name, "leader")
+        Addressee(op.email, op.name, "leader")
         for op in leader_offices(cfg, leader_id)
         if op.email is not None
     ]
     if operators:
         return _dedup(operators)
     return _dedup(
-        Recipient(r.email, r.name, "leader") for r in member_contacts(cfg, leader_id, "focal")
+        Addressee(r.email, r.name, "leader") for r in member_contacts(cfg, leader_id, "focal")
     )
 
 
-def province_recipients(cfg: ClusterConfig) -> tuple[Recipient, ...]:
+def province_recipients(cfg: ClusterConfig) -> tuple[Addressee, ...]:
     """The provincial Emulation and Commendation Board, when the config names one."""
     board = cfg.province_board
     if board is None:
         return ()
-    return (Recipient(board.email, board.name, "province"),)
+    return (Addressee(board.email, board.name, "province"),)
