@@ -123,3 +123,19 @@ def test_no_circle_between_layers() -> None:
         if (lvl := of_name(n)) is not None and lvl > of(p)
     ]
     assert upward == []
+
+
+@pytest.mark.parametrize(
+    ("room", "above"),
+    [
+        # Within the services: records (service) ← letters ← delivery. The reminders and
+        # the services once imported each other (issue 7 §4); so may no two rooms again.
+        ("tracker/service", ("tracker.letters", "tracker.delivery")),
+        ("tracker/letters", ("tracker.delivery",)),
+        ("tracker/db", ("tracker.service", "tracker.letters", "tracker.delivery")),
+        ("tracker/transport", ("tracker.service", "tracker.letters", "tracker.delivery")),
+    ],
+)
+def test_rooms_within_the_services_import_downward(room: str, above: tuple[str, ...]) -> None:
+    found = {rel(p): reaches(imports(p), above) for p in modules(room)}
+    assert {k: v for k, v in found.items() if v} == {}

@@ -293,7 +293,11 @@ def _status(settings: Settings, kw: dict[str, Any]) -> int:
         rows = views.status_rows(
             ctx, local_date(at), member=kw["member"], overdue_only=kw["overdue"]
         )
-        delivery = views.delivery_problems(session, settings.lang, ctx.id)
+        from tracker.delivery.queries import delivery_problems
+
+        delivery = [
+            en if settings.lang == "en" else vi for vi, en in delivery_problems(session, ctx.id)
+        ]
     if fmt == "json":
         render.status_json(rows)
     elif fmt == "csv":

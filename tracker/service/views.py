@@ -271,12 +271,3 @@ def detail(
 
 def calendar(ctx: CycleContext) -> list[DueDate]:
     return ctx.plan().all()
-
-
-def delivery_problems(session: Session, lang: str, cycle_id: int | None = None) -> list[str]:
-    """What the secretariat must fix for reminders to go out (a paused sender, failed
-    e-mails, items that could not be planned), each with the command that shows more, in
-    `lang`. The words live in `tracker.delivery.queries.delivery_problems`."""
-    from tracker.delivery.queries import delivery_problems as problems
-
-    return [en if lang == "en" else vi for vi, en in problems(session, cycle_id)]
