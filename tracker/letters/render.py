@@ -28,6 +28,7 @@ from tracker import paths
 from tracker.calendar import vndate
 from tracker.calendar.types import TZ
 from tracker.letters.model import Item, Letter
+from tracker.transport.base import WireMessage
 from tracker.workflow import state_words
 
 # A Message-ID's right-hand side: a plain host name, nothing that could end the header.
@@ -263,7 +264,7 @@ def build_message(
 
     # SMTP policy: CRLF line ends and utf8=False, so a Vietnamese subject and display names
     # go out RFC 2047-encoded and any server accepts them.
-    msg = EmailMessage(policy=SMTP)
+    msg = WireMessage(policy=SMTP)
     subject = rendered.subject
     msg["Subject"] = subject if subject.isascii() else _EncodedSubject(subject)
     msg["From"] = _EncodedAddress("From", Address(display_name=from_name, addr_spec=from_addr))
@@ -279,7 +280,8 @@ def build_message(
     msg["X-Tracker-Kind"] = letter.kind
     msg.set_content(rendered.text, subtype="plain", charset="utf-8")
     msg.add_alternative(rendered.html, subtype="html", charset="utf-8")
-    return msg
+    # The bytes are made here, once (tracker.transport.base.WireMessage).
+    return msg.seal(from_addr, (rcpt.email,))
 
 
 def _check_domain(domain: str) -> None:

@@ -47,6 +47,26 @@ class Transport(Protocol):
 Guard = Callable[[], None]
 
 
+class WireMessage(EmailMessage):
+    """An `EmailMessage` whose bytes were made once, when the letter was rendered
+    (`seal`): its headers are encoded and folded then, and a transport sends `wire` as it
+    is, with the envelope given here, instead of flattening (and refolding) the message
+    again at send time (issue 7 §2). Changing it after `seal` is a bug: `wire` would not
+    follow."""
+
+    wire: bytes = b""
+    envelope_from: str = ""
+    envelope_to: tuple[str, ...] = ()
+
+    def seal(self, envelope_from: str, envelope_to: tuple[str, ...]) -> WireMessage:
+        data = self.as_bytes()  # the SMTP policy: CRLF, RFC 2047, 78-column folding
+        # Only 7-bit bytes go out as they are; anything else is left to the transport's
+        # own flattening, which negotiates 8BITMIME/SMTPUTF8 with the server.
+        self.wire = data if data.isascii() else b""
+        self.envelope_from, self.envelope_to = envelope_from, envelope_to
+        return self
+
+
 class LeaseLost(Exception):
     """Raised by a send guard: the claim on this message ran out before it could be sent,
     so it is not sent (another sender may hold it now)."""

@@ -22,7 +22,7 @@ from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
-from tracker.transport.base import DeliveryError, Guard
+from tracker.transport.base import DeliveryError, Guard, WireMessage
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]+")
 _MAX_STEM = 150
@@ -38,7 +38,10 @@ class FileTransport:
     async def send(self, msg: EmailMessage, *, guard: Guard | None = None) -> None:
         if guard is not None:
             guard()
-        data = msg.as_bytes(policy=msg.policy.clone(linesep="\n"))
+        if isinstance(msg, WireMessage) and msg.wire:
+            data = msg.wire.replace(b"\r\n", b"\n")  # the rendered bytes, as a file's lines
+        else:
+            data = msg.as_bytes(policy=msg.policy.clone(linesep="\n"))
         try:
             self.last_path = await asyncio.to_thread(self._write, data, _stem(msg, data))
         except OSError as exc:

@@ -23,7 +23,7 @@ from typing import Literal, Protocol
 import aiosmtplib
 
 from tracker.errors import BadInputError
-from tracker.transport.base import DeliveryError, Guard
+from tracker.transport.base import DeliveryError, Guard, WireMessage
 from tracker.transport.smtp_errors import Phase, classify
 
 Security = Literal["starttls", "tls", "plain"]
@@ -109,7 +109,13 @@ class SmtpTransport:
                     self._give_back(client, reusable=True)
                     raise
             try:
-                refused, _ = await client.send_message(msg)
+                if isinstance(msg, WireMessage) and msg.wire:
+                    # The bytes made when the letter was rendered: nothing refolded here.
+                    refused, _ = await client.sendmail(
+                        msg.envelope_from, list(msg.envelope_to), msg.wire
+                    )
+                else:
+                    refused, _ = await client.send_message(msg)
             except BaseException as exc:
                 # After a 4xx/5xx reply aiosmtplib has reset the envelope: the session is
                 # still good. Anything else (cancelled, timed out) leaves it in doubt.
