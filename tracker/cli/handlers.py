@@ -165,7 +165,19 @@ def parse_at(text: str | None) -> datetime:
             ) from None
     if len(text.strip()) <= 10 and "T" not in text and " " not in text.strip():
         value = datetime.combine(value.date(), time(8))
-    return value if value.tzinfo else value.replace(tzinfo=TZ)
+    value = value if value.tzinfo else value.replace(tzinfo=TZ)
+    try:
+        year = value.astimezone(TZ).year
+    except OverflowError:  # 9999-12-31T23:59-23:59 is past the end of the calendar in Vietnam
+        year = 0
+    if not 2000 <= year <= 2100:
+        shown = text if len(text) <= 40 else text[:39] + "…"
+        raise BadInputError(
+            f"--at '{shown}' nằm ngoài khoảng tracker làm việc (năm 2000–2100, giờ Việt Nam).",
+            f"--at '{shown}' is outside the years the tracker works with (2000–2100,"
+            " Vietnam time).",
+        )
+    return value
 
 
 def parse_cycle(text: str | None, today: date) -> int | None:

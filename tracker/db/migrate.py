@@ -21,7 +21,6 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, text
@@ -56,9 +55,41 @@ def head_revision(script_location: Path = MIGRATIONS_DIR) -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at; None for an empty (never migrated) database."""
+    """The revision the database is at; None for an empty (never migrated) database. A
+    database that is not the tracker's (tables but no revision) or whose revision table was
+    edited (several rows) is refused in one line (issue 8 §6: these were tracebacks)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _revision(conn)
+
+
+def _revision(conn: Connection) -> str | None:
+    from sqlalchemy import inspect
+
+    from tracker.db.engine import mask_url
+
+    names = set(inspect(conn).get_table_names())
+    rows: list[str] = []
+    if "alembic_version" in names:
+        rows = [str(r[0]) for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")]
+    where = mask_url(conn.engine.url)
+    if len(rows) > 1:
+        found = ", ".join(rows[:5])
+        raise BadInputError(
+            f"Cơ sở dữ liệu {where} hỏng: bảng alembic_version có {len(rows)} dòng ({found}),"
+            " phải có đúng một. Khôi phục từ bản sao lưu, hoặc dùng tệp khác với --db.",
+            f"The database {where} is damaged: its alembic_version table has {len(rows)} rows"
+            f" ({found}), it must have exactly one. Restore it from a backup, or use another"
+            " file with --db.",
+        )
+    if not rows and names - {"alembic_version"}:
+        raise BadInputError(
+            f"{where} có bảng nhưng không phải cơ sở dữ liệu của tracker (không ghi phiên bản"
+            " lược đồ). Dùng tệp khác với --db (hoặc TRACKER_DATABASE_URL); không ghi gì vào"
+            " tệp này.",
+            f"{where} has tables but is not a tracker database (no schema version). Use"
+            " another file with --db (or TRACKER_DATABASE_URL); nothing was written to it.",
+        )
+    return rows[0] if rows else None
 
 
 def upgrade(
@@ -120,7 +151,7 @@ def new_revision(scratch_url: str, message: str, *, script_location: Path = MIGR
 
 def _known(conn: Connection, script_location: Path) -> bool:
     """Whether the database's revision is one of ours (or it has none yet)."""
-    current = MigrationContext.configure(conn).get_current_revision()
+    current = _revision(conn)
     if current is None:
         return True
     script = ScriptDirectory.from_config(alembic_config(script_location=script_location))

@@ -125,7 +125,9 @@ def list_letters(
 
 
 def letter(session: Session, letter_id: int) -> LetterRow:
-    row = session.get(LetterRow, letter_id)
+    # An id no database column can hold (1180591620717411303424) is simply not there,
+    # rather than an OverflowError from the driver.
+    row = session.get(LetterRow, letter_id) if 0 < letter_id < 2**63 else None
     if row is None:
         raise NotFoundError(
             f"Không có thư số {letter_id} trong hàng đợi. Xem danh sách bằng 'tracker outbox'.",
