@@ -85,7 +85,9 @@ def paragraph(text: str, width: int | None, indent: str = "", hang: str = "  ") 
     first, *rest = wrap(text, width - width_of(indent))
     out = [indent + first]
     if rest:
-        out += [indent + hang + line for line in wrap(" ".join(rest), width - width_of(indent + hang))]
+        out += [
+            indent + hang + line for line in wrap(" ".join(rest), width - width_of(indent + hang))
+        ]
     return out
 
 
@@ -135,7 +137,9 @@ def grid(
     """The table at these widths: a header, a rule, the rows; a cell wrapped over lines."""
 
     def lines_of(cells: Sequence[str], cols: Sequence[Colour]) -> list[str]:
-        wrapped = [wrap(c, w) if width_of(c) > w else [c] for c, w in zip(cells, widths, strict=True)]
+        wrapped = [
+            wrap(c, w) if width_of(c) > w else [c] for c, w in zip(cells, widths, strict=True)
+        ]
         out = []
         for n in range(max(len(w) for w in wrapped)):
             parts = []
