@@ -4,6 +4,8 @@ Long (~550 lines): every command's output shares the cell, date and colour helpe
 (tables that fit, gettext) reworks it and splits it by command.
 
 Colour only on a terminal; piped output is plain text so scripts and e-mails can use it.
+Every table and long line fits the width `tracker.cli.table.terminal_width()` finds (COLUMNS,
+else the terminal; none when piped); `wide=True` prints everything at its natural width.
 """
 
 from __future__ import annotations
@@ -11,14 +13,15 @@ from __future__ import annotations
 import csv
 import json
 import sys
-import unicodedata
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime
 
 import typer
 
-from tracker.calendar.types import POLICY_WORDS, DueDate
+from tracker.calendar.types import POLICY_WORDS, TZ, DueDate
 from tracker.calendar.vndate import vn_date, weekday_en, weekday_vi
+from tracker.cli import table
+from tracker.cli.table import paragraph, terminal_width, width_of
 from tracker.db.models import Obligation
 from tracker.service.cycles import CycleContext, InitReport
 from tracker.service.national import SUMMARY_FIELDS, ClusterSummary
@@ -31,19 +34,30 @@ def _t(lang: str, vi: str, en: str) -> str:
 
 
 def _width(text: str) -> int:
-    return sum(0 if unicodedata.combining(c) else 1 for c in text)
+    return width_of(text)
 
 
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
+def _fit_width(wide: bool, width: int | None) -> int | None:
+    """The width to fit: None (natural width) with `wide`, else the one given, else the
+    terminal's (tracker.cli.table.terminal_width)."""
+    if wide:
+        return None
+    return width if width is not None else terminal_width()
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max([_width(h)] + [_width(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    lines = ["  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("─" * w for w in widths))
-    lines += ["  ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return lines
+def _table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], *, width: int | None = None
+) -> list[str]:
+    """A table that fits the terminal (or `width`); the outbox's table comes here too."""
+    return table.fit(headers, rows, _fit_width(False, width))
+
+
+def _echo_lines(lines: Iterable[str], width: int | None) -> None:
+    """Each line wrapped to the width, keeping its indent ("  Quy tắc: …")."""
+    for line in lines:
+        body = line.lstrip(" ")
+        for part in paragraph(body, width, indent=line[: len(line) - len(body)], hang="  "):
+            typer.echo(part)
 
 
 def _d(d: date | None, lang: str) -> str:
@@ -89,22 +103,39 @@ def _cell(r: StatusRow, lang: str) -> tuple[str, str | None]:
     return mark + _t(lang, f"· còn {days}n", f"· {days}d left"), None
 
 
-def status_table(
-    ctx: CycleContext, rows: Sequence[StatusRow], today: date, lang: str, *, color: bool
-) -> None:
-    title = _t(
-        lang,
-        f"{ctx.cfg.cluster.name} — chu kỳ {ctx.year} — tình hình ngày {vn_date(today)}",
-        f"{ctx.cfg.cluster.name_en} — cycle {ctx.year} — status on {today.isoformat()}",
-    )
-    typer.echo(title)
-    if not rows:
-        typer.echo(_t(lang, "Không có nghĩa vụ nào khớp điều kiện.", "No obligation matches."))
-        return
+def _legend(lang: str) -> list[str]:
+    """Every symbol a cell can start with, `·` included (so the entries are parted by ";",
+    not by "·"), then the commands the table leads to."""
+    return [
+        _t(
+            lang,
+            "Ký hiệu: ✓ xong; ↑ đã gửi, chờ xác nhận; · chưa đến hạn; ! sắp đến hạn;"
+            " ✗ quá hạn; ↩ bị trả lại; – miễn; ? chưa có lịch; ◦ sự kiện đã qua, chờ ghi nhận;"
+            " n = ngày; ≤ = chậm nhất.",
+            "Key: ✓ done; ↑ submitted, awaiting the leader; · not due yet; ! due soon;"
+            " ✗ overdue; ↩ returned; – waived; ? not scheduled; ◦ event past, to record as"
+            " held; d = days; ≤ = at the latest.",
+        ),
+        _t(
+            lang,
+            "Chi tiết: tracker show <đơn vị> <mã mốc>."
+            " Ghi nhận: tracker complete <mã mốc> --member <đơn vị>.",
+            "Details: tracker show <member> <milestone id>."
+            " Record it: tracker complete <milestone id> --member <member>.",
+        ),
+    ]
+
+
+def _matrix(
+    rows: Sequence[StatusRow], lang: str
+) -> tuple[list[str], list[list[str]], list[list[str | None]]]:
+    """(headers, rows, colours) of the milestones × members matrix: name, id, due, a cell
+    per member."""
     members = list(dict.fromkeys(r.member for r in rows))
     milestones = list(dict.fromkeys(r.milestone for r in rows))
     by_key = {(r.milestone, r.member): r for r in rows}
-    headers = [_t(lang, "Mốc", "Milestone"), _t(lang, "Hạn", "Due"), *members]
+    headers = [_t(lang, "Mốc", "Milestone"), _t(lang, "Mã", "Id"), _t(lang, "Hạn", "Due")]
+    headers += members
     table_rows: list[list[str]] = []
     colours: list[list[str | None]] = []
     for ms in milestones:
@@ -113,8 +144,9 @@ def status_table(
         first = present[0]
         dues = {c.due for c in present}
         due_text = _d(first.due, lang) if len(dues) == 1 else _t(lang, "theo đơn vị", "per member")
-        line = [first.name_en if lang == "en" else first.name_vi, due_text]
-        line_colours: list[str | None] = [None, None]
+        # The id beside the name: what `complete`, `show` and `schedule` take.
+        line = [first.name_en if lang == "en" else first.name_vi, ms, due_text]
+        line_colours: list[str | None] = [None, None, None]
         for c in cells:
             text, colour = ("", None) if c is None else _cell(c, lang)
             if (
@@ -128,38 +160,95 @@ def status_table(
             line_colours.append(colour)
         table_rows.append(line)
         colours.append(line_colours)
-    lines = _table(headers, table_rows)
-    typer.echo(lines[0])
-    typer.echo(lines[1])
-    widths = [max([_width(h)] + [_width(r[i]) for r in table_rows]) for i, h in enumerate(headers)]
-    for row, cols in zip(table_rows, colours, strict=True):
-        parts = []
-        for text, colour, w in zip(row, cols, widths, strict=True):
-            cell = _pad(text, w)
-            parts.append(typer.style(cell, fg=colour) if color and colour else cell)
-        typer.echo("  ".join(parts).rstrip())
+    return headers, table_rows, colours
+
+
+def _blocks(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    colours: Sequence[Sequence[str | None]],
+    width: int,
+    lang: str,
+    style: table.Style | None,
+) -> list[str]:
+    """Too narrow for the matrix: one block per milestone, its name, id and due date on the
+    first line, then "member cell" pairs flowing over as many lines as the width needs."""
+    out: list[str] = []
+    members = headers[3:]
+    for row, cols in zip(rows, colours, strict=True):
+        name, ms, due = row[:3]
+        out += paragraph(f"{name} — {ms} — {_t(lang, 'hạn', 'due')} {due}", width)
+        line, used = "  ", 2
+        for member, text, colour in zip(members, row[3:], cols[3:], strict=True):
+            if not text:
+                continue
+            chip = f"{member} {text}"
+            chip_width = width_of(chip)
+            shown = f"{member} {style(text, colour)}" if style is not None and colour else chip
+            sep = "   " if used > 2 else ""
+            if used > 2 and used + len(sep) + chip_width > width:
+                out.append(line)
+                line, used, sep = "  ", 2, ""
+            if 2 + chip_width > width:
+                # A chip wider than the line: its own wrapped lines, uncoloured.
+                out += paragraph(chip, width, indent="  ", hang="  ")
+                continue
+            line += sep + shown
+            used += len(sep) + chip_width
+        if used > 2:
+            out.append(line)
+    return out
+
+
+def status_table(
+    ctx: CycleContext,
+    rows: Sequence[StatusRow],
+    today: date,
+    lang: str,
+    *,
+    color: bool,
+    wide: bool = False,
+    width: int | None = None,
+) -> None:
+    """The milestones × members matrix. It fits `width` (default: the terminal's): names
+    and cells wrap in narrower columns, else one block per milestone; `wide` prints it
+    whole. Ids stay whole: they are what the next command takes."""
+    fit_to = _fit_width(wide, width)
+    title = _t(
+        lang,
+        f"{ctx.cfg.cluster.name} — chu kỳ {ctx.year} — tình hình ngày {vn_date(today)}",
+        f"{ctx.cfg.cluster.name_en} — cycle {ctx.year} — status on {today.isoformat()}",
+    )
+    _echo_lines([title], fit_to)
+    if not rows:
+        typer.echo(_t(lang, "Không có nghĩa vụ nào khớp điều kiện.", "No obligation matches."))
+        return
+    headers, table_rows, colours = _matrix(rows, lang)
+
+    def style(text: str, colour: str | None) -> str:
+        return typer.style(text, fg=colour)
+
+    painter = style if color else None
+    # The name and the member cells may wrap (down to a "✗ quá 12n" cell); id and due not.
+    shrink = {0: 14, **{i: table.MIN_COLUMN for i in range(3, len(headers))}}
+    widths = table.column_widths(headers, table_rows, fit_to, shrink)
+    if widths is not None:
+        lines = table.grid(headers, table_rows, widths, colours=colours, style=painter)
+    else:
+        assert fit_to is not None
+        lines = _blocks(headers, table_rows, colours, fit_to, lang, painter)
+    for line in lines:
+        typer.echo(line)
     overdue = sum(r.standing.overdue for r in rows)
     soon = sum(r.standing.due_soon for r in rows)
     done = sum(r.state in (State.COMPLETED, State.WAIVED) for r in rows)
     typer.echo("")
-    typer.echo(
-        _t(
-            lang,
-            f"Quá hạn: {overdue} · Sắp đến hạn: {soon} · Đã xong: {done}/{len(rows)}",
-            f"Overdue: {overdue} · Due soon: {soon} · Done: {done}/{len(rows)}",
-        )
+    summary = _t(
+        lang,
+        f"Quá hạn: {overdue} · Sắp đến hạn: {soon} · Đã xong: {done}/{len(rows)}",
+        f"Overdue: {overdue} · Due soon: {soon} · Done: {done}/{len(rows)}",
     )
-    typer.echo(
-        _t(
-            lang,
-            "✓ xong · ↑ đã gửi, chờ xác nhận · ! sắp đến hạn · ✗ quá hạn · ↩ bị trả lại · – miễn"
-            " · ? chưa có lịch · ◦ sự kiện đã qua, chờ ghi nhận (n = ngày)."
-            " Chi tiết: tracker show <đơn vị> <mốc>",
-            "✓ done · ↑ submitted, awaiting leader · ! due soon · ✗ overdue · ↩ returned · – waived"
-            " · ? not scheduled · ◦ event past, to record as held (d = days)."
-            " Details: tracker show <member> <milestone>",
-        )
-    )
+    _echo_lines([summary, *_legend(lang)], fit_to)
 
 
 # StatusRow.as_json's keys, in order (tests/test_cli.py checks they agree).
@@ -185,29 +274,65 @@ STATUS_FIELDS = (
 )
 
 
-def problems(lines: Sequence[str], *, color: bool) -> None:
+# The sending problems `status` warns about below its table (a paused sender, failed
+# e-mails, items that could not be planned): the same list on every JSON object and CSV row,
+# so a script reading either sees what the table's ⚠ lines say.
+PROBLEMS_FIELD = "delivery_problems"
+
+
+def problems(lines: Sequence[str], *, color: bool, width: int | None = None) -> None:
     for line in lines:
-        typer.echo(typer.style(f"⚠ {line}", fg="red", bold=True) if color else f"⚠ {line}")
+        for part in paragraph(f"⚠ {line}", _fit_width(False, width), hang="  "):
+            typer.echo(typer.style(part, fg="red", bold=True) if color else part)
 
 
-def status_json(rows: Sequence[StatusRow]) -> None:
-    typer.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
+def status_json(rows: Sequence[StatusRow], delivery: Sequence[str] = ()) -> None:
+    out = [{**r.as_json(), PROBLEMS_FIELD: list(delivery)} for r in rows]
+    typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
 
 
-def status_csv(rows: Sequence[StatusRow]) -> None:
-    # The same header with or without rows, so a script can read an empty answer too.
-    fields = list(rows[0].as_json()) if rows else list(STATUS_FIELDS)
-    writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+def _csv_value(value: object) -> object:
+    # JSON's spelling, which spreadsheets and scripts read alike: true/false, empty for null.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def _write_csv(fields: Sequence[str], rows: Iterable[dict[str, object]], *, excel: bool) -> None:
+    """CSV on stdout. `excel`: what Excel on Windows needs to read Vietnamese — a UTF-8
+    byte-order mark (else it guesses the ANSI code page and shows "BÃ¡o cÃ¡o") and CRLF."""
+    out = sys.stdout
+    if excel:
+        out.write("\ufeff")
+    writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\r\n" if excel else "\n")
     writer.writeheader()
-    for r in rows:
-        writer.writerow(r.as_json())
+    for row in rows:
+        writer.writerow({k: _csv_value(v) for k, v in row.items()})
+    out.flush()
+
+
+def status_csv(
+    rows: Sequence[StatusRow], delivery: Sequence[str] = (), *, excel: bool = False
+) -> None:
+    # The same header with or without rows, so a script can read an empty answer too.
+    fields = [*(rows[0].as_json() if rows else STATUS_FIELDS), PROBLEMS_FIELD]
+    joined = " | ".join(delivery)
+    _write_csv(fields, ({**r.as_json(), PROBLEMS_FIELD: joined} for r in rows), excel=excel)
 
 
 # ---------------------------------------------------------------- national summary
 
 
-def national_table(rows: Sequence[ClusterSummary], today: date, lang: str) -> None:
+def national_table(
+    rows: Sequence[ClusterSummary],
+    today: date,
+    lang: str,
+    *,
+    wide: bool = False,
+    width: int | None = None,
+) -> None:
     """`status --all-clusters`: one line per cluster's current cycle."""
+    fit_to = _fit_width(wide, width)
     headers = [
         _t(lang, "Mã cụm", "Cluster"),
         _t(lang, "Tên cụm", "Name"),
@@ -217,7 +342,7 @@ def national_table(rows: Sequence[ClusterSummary], today: date, lang: str) -> No
         _t(lang, "Quá hạn", "Overdue"),
         _t(lang, "Thư lỗi", "Failed mail"),
     ]
-    table = [
+    cells = [
         [
             r.cluster_id,
             r.name,
@@ -236,15 +361,19 @@ def national_table(rows: Sequence[ClusterSummary], today: date, lang: str) -> No
             f"{len(rows)} clusters — as of {today.isoformat()}",
         )
     )
-    for line in _table(headers, table):
+    # The cluster's id stays whole (what --cluster takes); its name wraps.
+    for line in table.fit(headers, cells, fit_to, shrink={1: 12}, title=(0, 1)):
         typer.echo(line)
-    typer.echo(
-        _t(
-            lang,
-            "Còn phải làm: nghĩa vụ chưa nộp hoặc bị trả lại. Xem một cụm: "
-            "tracker --cluster <mã cụm> status",
-            "Open: not submitted yet, or returned. One cluster: tracker --cluster <id> status",
-        )
+    _echo_lines(
+        [
+            _t(
+                lang,
+                "Còn phải làm: nghĩa vụ chưa nộp hoặc bị trả lại. Xem một cụm: "
+                "tracker --cluster <mã cụm> status",
+                "Open: not submitted yet, or returned. One cluster: tracker --cluster <id> status",
+            )
+        ],
+        fit_to,
     )
 
 
@@ -252,20 +381,25 @@ def national_json(rows: Sequence[ClusterSummary]) -> None:
     typer.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
 
 
-def national_csv(rows: Sequence[ClusterSummary]) -> None:
-    writer = csv.DictWriter(sys.stdout, fieldnames=list(SUMMARY_FIELDS), lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow(r.as_json())
+def national_csv(rows: Sequence[ClusterSummary], *, excel: bool = False) -> None:
+    _write_csv(SUMMARY_FIELDS, (r.as_json() for r in rows), excel=excel)
 
 
 # ---------------------------------------------------------------- detail
 
 
-def member_summary(ctx: CycleContext, member: str, rows: Sequence[StatusRow], lang: str) -> None:
+def member_summary(
+    ctx: CycleContext,
+    member: str,
+    rows: Sequence[StatusRow],
+    lang: str,
+    *,
+    wide: bool = False,
+    width: int | None = None,
+) -> None:
     name = ctx.cfg.member(member).name
     typer.echo(_t(lang, f"{name} — chu kỳ {ctx.year}", f"{name} — cycle {ctx.year}"))
-    table = [
+    cells = [
         [r.milestone, r.name_en if lang == "en" else r.name_vi, _d(r.due, lang), _cell(r, lang)[0]]
         for r in rows
     ]
@@ -275,7 +409,9 @@ def member_summary(ctx: CycleContext, member: str, rows: Sequence[StatusRow], la
         _t(lang, "Hạn", "Due"),
         _t(lang, "Tình trạng", "State"),
     ]
-    for line in _table(headers, table):
+    # The id (what `show` and `complete` take) stays whole; the name and the state wrap.
+    shrink = {1: 14, 3: 12}
+    for line in table.fit(headers, cells, _fit_width(wide, width), shrink=shrink, title=(0, 1)):
         typer.echo(line)
 
 
@@ -333,11 +469,20 @@ def _policy_lines(d: Detail, lang: str) -> list[str]:
             )
         )
     elif d.alternatives and len(set(d.alternatives.values())) > 1:
+        # Name the day off ("Quốc khánh"), not only its weekday, unless that is the reason.
+        vi_why = en_why = ""
+        if d.day_off is not None:
+            if d.day_off[0].casefold() != weekday_vi(due.date).casefold():
+                vi_why = f": {d.day_off[0]}"
+            if d.day_off[1].casefold() != weekday_en(due.date).casefold():
+                en_why = f": {d.day_off[1]}"
         out.append(
             _t(
                 lang,
-                f"  {vn_date(due.date)} ({weekday_vi(due.date)}) là ngày nghỉ; hạn giữ nguyên ngày đó.",
-                f"  {due.date.isoformat()} ({weekday_en(due.date)}) is a day off; the deadline stays on it.",
+                f"  {vn_date(due.date)} ({weekday_vi(due.date)}) là ngày nghỉ{vi_why};"
+                " hạn giữ nguyên ngày đó.",
+                f"  {due.date.isoformat()} ({weekday_en(due.date)}) is a day off{en_why};"
+                " the deadline stays on it.",
             )
         )
     for s in due.skipped:
@@ -351,11 +496,18 @@ def _policy_lines(d: Detail, lang: str) -> list[str]:
     return out
 
 
-def detail(d: Detail, lang: str) -> None:
+def detail(d: Detail, lang: str, *, wide: bool = False, width: int | None = None) -> None:
+    """`show MEMBER MILESTONE`: each line wrapped to the width, keeping its indent."""
+    lines: list[str] = []
+    _detail(d, lang, lines.append)
+    _echo_lines(lines, _fit_width(wide, width))
+
+
+def _detail(d: Detail, lang: str, echo: Callable[[str], object]) -> None:
     r = d.row
-    typer.echo(f"{r.member_name} — {r.name_en if lang == 'en' else r.name_vi} ({r.article})")
+    echo(f"{r.member_name} — {r.name_en if lang == 'en' else r.name_vi} ({r.article})")
     label = STATE_LABEL[r.state]
-    typer.echo(
+    echo(
         _t(
             lang,
             f"Tình trạng: {label[0]} — {_cell(r, lang)[0]}",
@@ -364,7 +516,7 @@ def detail(d: Detail, lang: str) -> None:
     )
     if r.due is not None and r.event:
         # An event is held on its day; it has no deadline to miss (issue 6 §3).
-        typer.echo(
+        echo(
             _t(
                 lang,
                 f"Ngày tổ chức: {vn_date(r.due)} ({weekday_vi(r.due)})",
@@ -378,7 +530,7 @@ def detail(d: Detail, lang: str) -> None:
             )
         )
     elif r.due is not None:
-        typer.echo(
+        echo(
             _t(
                 lang,
                 f"Hạn: {vn_date(r.due)} ({weekday_vi(r.due)}), hết ngày theo giờ Việt Nam",
@@ -387,12 +539,12 @@ def detail(d: Detail, lang: str) -> None:
         )
     deliverable = d.deliverable_en if lang == "en" else d.deliverable_vi
     if deliverable:
-        typer.echo(_t(lang, f"Việc cần làm: {deliverable}", f"To do: {deliverable}"))
-    typer.echo(_t(lang, "Vì sao là ngày này:", "Why this date:"))
+        echo(_t(lang, f"Việc cần làm: {deliverable}", f"To do: {deliverable}"))
+    echo(_t(lang, "Vì sao là ngày này:", "Why this date:"))
     for line in [*_why(d.due, lang), *_policy_lines(d, lang)]:
-        typer.echo(line)
+        echo(line)
     if d.alternatives and len(set(d.alternatives.values())) > 1:
-        typer.echo(
+        echo(
             _t(
                 lang,
                 "  Nếu áp dụng quy tắc ngày làm việc khác:",
@@ -402,12 +554,12 @@ def detail(d: Detail, lang: str) -> None:
         for policy, day in d.alternatives.items():
             words = POLICY_WORDS[policy][0 if lang == "vi" else 1]
             wd = weekday_vi(day) if lang == "vi" else weekday_en(day)
-            typer.echo(f"    {policy} — {words}: {_d(day, lang)} ({wd})")
-    typer.echo(_t(lang, "Lịch sử:", "History:"))
+            echo(f"    {policy} — {words}: {_d(day, lang)} ({wd})")
+    echo(_t(lang, "Lịch sử:", "History:"))
     if not d.history:
-        typer.echo(_t(lang, "  (chưa có thay đổi)", "  (no changes yet)"))
+        echo(_t(lang, "  (chưa có thay đổi)", "  (no changes yet)"))
     for h in d.history:
-        typer.echo("  " + _history_line(h, lang))
+        echo("  " + _history_line(h, lang))
 
 
 # ---------------------------------------------------------------- actions
@@ -499,7 +651,17 @@ def requested(created: Sequence[Obligation], due: date, lang: str) -> None:
     )
 
 
-def calendar(ctx: CycleContext, dues: Sequence[DueDate], lang: str) -> None:
+def calendar(
+    ctx: CycleContext,
+    dues: Sequence[DueDate],
+    lang: str,
+    *,
+    wide: bool = False,
+    width: int | None = None,
+) -> None:
+    """Every milestone's date. Narrower than the table: the name, rule and article wrap;
+    narrower still, one block per milestone. The id and the dates stay whole."""
+    fit_to = _fit_width(wide, width)
     typer.echo(
         _t(
             lang,
@@ -532,8 +694,16 @@ def calendar(ctx: CycleContext, dues: Sequence[DueDate], lang: str) -> None:
         _t(lang, "Quy tắc", "Rule"),
         _t(lang, "Điều", "Article"),
     ]
-    for line in _table(headers, rows):
+    shrink = {1: 16, 4: 18, 5: 10}
+    for line in table.fit(headers, rows, fit_to, shrink=shrink, title=(0, 1)):
         typer.echo(line)
+
+
+def stamp(at: datetime, lang: str) -> str:
+    """A moment as people read it, in the cluster's time (Asia/Ho_Chi_Minh), to the minute:
+    "02/12/2026 04:20" (English: "2026-12-02 04:20"), never ISO with an offset."""
+    local = at.astimezone(TZ)
+    return f"{_d(local.date(), lang)} {local:%H:%M}"
 
 
 def _history_line(h: HistoryRow, lang: str) -> str:
@@ -542,15 +712,22 @@ def _history_line(h: HistoryRow, lang: str) -> str:
     on = _t(lang, f"ngày {_d(h.on_date, lang)}", f"on {_d(h.on_date, lang)}") if h.on_date else ""
     extras = [x for x in (h.note, h.ref, on) if x]
     tail = f" — {'; '.join(extras)}" if extras else ""
+    at = stamp(h.at, lang)
     real = ""
     if h.recorded_at is not None:
         # `at` is the replayed time (TRACKER_NOW); say when it was really written.
-        real = _t(lang, f" [ghi thật lúc {h.recorded_at}]", f" [really recorded {h.recorded_at}]")
-    return f"{h.at}{real} {h.operator} ({h.os_user}) {h.action} {what}{move}{tail}"
+        really = stamp(h.recorded_at, lang)
+        real = _t(lang, f" [ghi thật lúc {really}]", f" [really recorded {really}]")
+    return f"{at}{real} {h.operator} ({h.os_user}) {h.action} {what}{move}{tail}"
 
 
-def history(rows: Sequence[HistoryRow], lang: str) -> None:
+def history(
+    rows: Sequence[HistoryRow], lang: str, *, wide: bool = False, width: int | None = None
+) -> None:
+    """The audit trail, one entry a line; a long entry wraps under its first line."""
     if not rows:
         typer.echo(_t(lang, "Chưa có thay đổi nào.", "No changes yet."))
+    fit_to = _fit_width(wide, width)
     for h in rows:
-        typer.echo(_history_line(h, lang))
+        for part in paragraph(_history_line(h, lang), fit_to, hang="    "):
+            typer.echo(part)

@@ -4,7 +4,7 @@ calendar, the audit trail. Derived facts come from `today`, passed in."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -168,7 +168,8 @@ def status_rows(
 
 @dataclass(frozen=True)
 class HistoryRow:
-    at: str
+    # When it happened, in the cluster's time (Asia/Ho_Chi_Minh); the CLI words it.
+    at: datetime
     operator: str
     os_user: str
     action: str
@@ -181,7 +182,7 @@ class HistoryRow:
     on_date: date | None
     # The real time the row was written, when it differs from `at` (a replayed clock,
     # TRACKER_NOW); None when they agree.
-    recorded_at: str | None = None
+    recorded_at: datetime | None = None
 
 
 def history(session: Session, ctx: CycleContext, *, member: str | None = None) -> list[HistoryRow]:
@@ -195,7 +196,7 @@ def history(session: Session, ctx: CycleContext, *, member: str | None = None) -
         out.append(
             HistoryRow(
                 # Stored in UTC; people read the cluster's local time (Asia/Ho_Chi_Minh).
-                at=a.at.astimezone(TZ).isoformat(timespec="seconds"),
+                at=a.at.astimezone(TZ),
                 operator=a.operator,
                 os_user=a.os_user,
                 action=a.action,
@@ -212,11 +213,11 @@ def history(session: Session, ctx: CycleContext, *, member: str | None = None) -
     return out
 
 
-def _recorded(a: AuditEntry) -> str | None:
-    # Shown only when the command ran on a replayed clock; to the second, as `at` is shown.
-    at = a.at.astimezone(TZ).replace(microsecond=0)
-    real = a.recorded_at.astimezone(TZ).replace(microsecond=0)
-    return None if real == at else real.isoformat(timespec="seconds")
+def _recorded(a: AuditEntry) -> datetime | None:
+    # Shown only when the command ran on a replayed clock (to the minute, as `at` is shown).
+    at = a.at.astimezone(TZ).replace(second=0, microsecond=0)
+    real = a.recorded_at.astimezone(TZ).replace(second=0, microsecond=0)
+    return None if real == at else a.recorded_at.astimezone(TZ)
 
 
 @dataclass(frozen=True)
@@ -230,6 +231,9 @@ class Detail:
     # Where the working-day policy comes from, in words (vi, en); None for a date the
     # leader set (an event) or a request, which no policy moves.
     policy_source: tuple[str, str] | None = None
+    # Why the due date itself is a day off ("Chủ nhật", "Quốc khánh"), as (vi, en), when
+    # the policy kept the deadline on it; None on a working day.
+    day_off: tuple[str, str] | None = None
 
 
 def detail(
@@ -266,7 +270,8 @@ def detail(
         deliverable = (ms.deliverable, ms.deliverable_en)
         alternatives = {}  # the leader chose this exact day; no policy moves it
     hist = [h for h in history(session, ctx, member=member) if h.milestone == milestone]
-    return Detail(row, due, alternatives, deliverable[0], deliverable[1], hist, source)
+    day_off = ctx.calendar.day_off_reason(due.date) if due.date is not None else None
+    return Detail(row, due, alternatives, deliverable[0], deliverable[1], hist, source, day_off)
 
 
 def calendar(ctx: CycleContext) -> list[DueDate]:
