@@ -76,6 +76,8 @@ def dispatch(settings: Settings, name: str, kwargs: dict[str, Any]) -> int:
     try:
         # A garbage replay clock is refused before any command (run included) starts work.
         clock.check()
+        if name in PAGED and _pager_wanted(settings):
+            return _paged(settings, _HANDLERS[name], kwargs)
         return _HANDLERS[name](settings, kwargs)
     except OperationalError as exc:
         # The database went away or stayed locked past the busy timeout somewhere no
@@ -85,6 +87,52 @@ def dispatch(settings: Settings, name: str, kwargs: dict[str, Any]) -> int:
         return _fail(settings, exc)
     except KeyboardInterrupt:
         return 130
+
+
+# Listings that grow with the year: on a terminal they go through a pager, like git's log;
+# piped or redirected, never (issue 8 §2).
+PAGED = frozenset({"outbox", "history", "calendar"})
+
+
+def _pager_wanted(settings: Settings) -> bool:
+    return not settings.no_pager and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _paged(settings: Settings, fn: Handler, kwargs: dict[str, Any]) -> int:
+    """Run `fn` with its output collected, then show it through $PAGER (else `less`).
+    With LESS=FRX, as git sets it: a listing that fits on one screen is printed and less
+    quits at once, colours pass through, the screen is not cleared. An empty PAGER, or
+    `cat`, or a pager not installed prints directly."""
+    import io
+    import shlex
+    import shutil
+    import subprocess
+    from contextlib import redirect_stdout
+
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        code = fn(settings, kwargs)
+    text = buffer.getvalue()
+    command = shlex.split(os.environ.get("PAGER", "less"))
+    if not text or not command or command[0] == "cat" or shutil.which(command[0]) is None:
+        typer.echo(text, nl=False)
+        return code
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    try:
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, env=env)
+        assert proc.stdin is not None
+        with proc.stdin:
+            proc.stdin.write(text.encode("utf-8"))
+        proc.wait()
+    except BrokenPipeError:  # the reader quit the pager before the end: nothing is wrong
+        proc.wait()
+    return code
+
+
+def color_wanted(settings: Settings) -> bool:
+    """Colour only on a terminal, and never with --no-color or NO_COLOR."""
+    return sys.stdout.isatty() and not settings.no_color
 
 
 def _fail(settings: Settings, exc: TrackerError) -> int:
@@ -350,8 +398,9 @@ def _status(settings: Settings, kw: dict[str, Any]) -> int:
     elif fmt == "csv":
         render.status_csv(rows)
     else:
-        render.status_table(ctx, rows, local_date(at), settings.lang, color=sys.stdout.isatty())
-        render.problems(delivery, color=sys.stdout.isatty())
+        color = color_wanted(settings)
+        render.status_table(ctx, rows, local_date(at), settings.lang, color=color)
+        render.problems(delivery, color=color)
     if kw["check"] and any(r.standing.overdue for r in rows):
         return 1
     return 0

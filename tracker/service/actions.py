@@ -21,7 +21,16 @@ from tracker.config.schema import EventRule
 from tracker.db.models import AuditEntry, CycleRow, Obligation
 from tracker.errors import BadInputError, NotFoundError, TrackerError
 from tracker.service.cycles import CycleContext, load_context
-from tracker.workflow import PENDING, Action, Actor, State, require_leader, transition
+from tracker.workflow import (
+    ACTION_LABEL,
+    PENDING,
+    REASON_REQUIRED,
+    Action,
+    Actor,
+    State,
+    require_leader,
+    transition,
+)
 
 
 @dataclass(frozen=True)
@@ -105,7 +114,15 @@ def act(
     if on is not None:
         _check_on(session, ctx, ob, on, today)
     before = State(ob.state)
-    after = transition(before, action, who.actor, ob.member_id, note)
+    # The role and the move first (refused, exit 3); a missing reason is bad input the
+    # user corrects by adding --note (exit 2), so it is checked here, after them.
+    after = transition(before, action, who.actor, ob.member_id, note.strip() or "-")
+    if action in REASON_REQUIRED and not note.strip():
+        verb_vi, verb_en = ACTION_LABEL[action]
+        raise BadInputError(
+            f'Không thể {verb_vi}: cần ghi lý do — thêm --note "…".',
+            f'Cannot {verb_en}: a reason is required — add --note "…".',
+        )
     day = on or today
     values: dict[str, object] = {"state": after.value}
     if action is Action.SUBMIT:
