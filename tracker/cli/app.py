@@ -37,32 +37,33 @@ GLOBAL_FLAGS = frozenset({"--no-color", "--no-pager"})
 
 
 def hoist_global_options(args: Sequence[str]) -> list[str]:
-    """`args` with every global option found after the subcommand moved before it, in
-    order, so Click (which reads a group's options only before its subcommand) sees them.
-    Nothing after `--` moves: that is where a value starting with `--` may be written."""
-    head: list[str] = []
-    rest: list[str] = []
+    """`args` with every global option found after the subcommand moved to just before it,
+    in order, so Click (which reads a group's options only before its subcommand) sees
+    them, and one written after the command still wins over the same one before it (the
+    last given wins). Nothing after `--` moves."""
+    before: list[str] = []  # up to the command
+    moved: list[str] = []  # global options found after it
+    after: list[str] = []  # the command and everything else
     i = 0
-    seen_command = False
     while i < len(args):
         a = args[i]
         if a == "--":
-            rest.extend(args[i:])
+            (after if after else before).extend(args[i:])
             break
         name = a.split("=", 1)[0]
         if name in GLOBAL_VALUE_OPTIONS:
-            takes_next = "=" not in a and i + 1 < len(args)
-            (head if seen_command else rest).extend(args[i : i + (2 if takes_next else 1)])
-            i += 2 if takes_next else 1
+            n = 2 if "=" not in a and i + 1 < len(args) else 1
+            (moved if after else before).extend(args[i : i + n])
+            i += n
             continue
-        if a in GLOBAL_FLAGS and seen_command:
-            head.append(a)
+        if a in GLOBAL_FLAGS and after:
+            moved.append(a)
+        elif after or not a.startswith("-"):
+            after.append(a)  # the command word, then its arguments and options
         else:
-            if not a.startswith("-"):
-                seen_command = True
-            rest.append(a)
+            before.append(a)
         i += 1
-    return head + rest if seen_command else list(args)
+    return before + moved + after
 
 
 def _wants_english(argv: Sequence[str]) -> bool:
