@@ -153,3 +153,13 @@ def test_shell_completion_is_available(loaded: Cli) -> None:
         capture_output=True, text=True, env=env, cwd=REPO, timeout=60, check=False,
     )  # fmt: skip
     assert words.stdout.split() == ["submit"]
+
+
+def test_the_commands_messages_name_work_as_written(cli: Cli) -> None:
+    # "Chạy 'tracker init --config <tệp .toml>'" (no cluster loaded yet): --config written
+    # after the command works.
+    from tests.test_cli import SHIPPED
+
+    with clock(2022, 3, 1):
+        cli.ok("init", "--config", str(SHIPPED), "--cycle", "2022")
+    assert cli.ok("status", "--cycle", "2022", "--at", "2022-03-01")

@@ -90,8 +90,10 @@ def _save(session: Session, ob: Obligation, **values: object) -> None:
     )
     if getattr(result, "rowcount", 1) != 1:
         raise TrackerError(
-            "Nghĩa vụ vừa được người khác thay đổi. Xem lại bằng 'tracker show' rồi thử lại.",
-            "Someone else changed this obligation just now. Check 'tracker show' and retry.",
+            "Nghĩa vụ vừa được người khác thay đổi. Xem lại bằng"
+            f" 'tracker show {ob.member_id} {ob.milestone_id}' rồi thử lại.",
+            "Someone else changed this obligation just now. Check"
+            f" 'tracker show {ob.member_id} {ob.milestone_id}' and retry.",
         )
     session.refresh(ob)
 
