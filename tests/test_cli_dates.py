@@ -128,7 +128,7 @@ def test_schedule_refuses_a_sunday_and_force_keeps_the_warning(loaded: Cli) -> N
         assert one_line(result.stderr) == (
             "Cảnh báo (--force): Ngày 19/02/2023 là Chủ nhật (ngày nghỉ)."
         )
-        assert "Đã ấn định 'summary_conference': 19/02/2023 (Chủ nhật)." in result.stdout
+        assert "Đã ấn định: Hội nghị tổng kết vào Chủ nhật, 19/02/2023" in result.stdout
         history = loaded.ok("history", "--member", "tua-chua")
     assert obligation(loaded, "tua-chua", "summary_conference").event_date == date(2023, 2, 19)
     assert audit_rows(loaded)[-1].note == (

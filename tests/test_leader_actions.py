@@ -158,7 +158,8 @@ def test_tracker_elect_from_the_cli(loaded: Cli) -> None:
             "--as", "truong-cum", "elect", "muong-cha", "--cycle", "2022", "--ref", "BB 05"
         )
         assert out.splitlines()[0] == (
-            "Đã ghi nhận: Huyện Mường Chà được bầu làm Trưởng cụm năm 2023 (chu kỳ 2022)."
+            "Đã ghi nhận: Huyện Mường Chà được bầu làm Trưởng cụm năm 2023"
+            " (Cụm thi đua huyện vùng cao, chu kỳ 2022)."
         )
         assert "tracker init --cycle 2023" in out
         line = loaded.fails(3, "--as", "muong-cha", "elect", "muong-cha", "--cycle", "2022")

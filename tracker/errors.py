@@ -1,8 +1,16 @@
 """Errors a user can act on.
 
 Every error carries a Vietnamese and an English text; the CLI prints one of them on one
-line and exits with `exit_code`, never a traceback. Bad input (config, arguments, sheets)
-exits 2, as the developers' guide asks.
+line and exits with `exit_code`, never a traceback. The one exit-code table (issue 8 §2,
+README "Exit codes"):
+
+    0  done
+    1  an operational problem: database unreachable or busy, mail failed (TrackerError)
+    2  bad input: arguments, config, dates, a missing --note where a reason is required,
+       an unknown member or cycle (BadInputError, ConfigError, NotFoundError; Click's
+       usage errors)
+    3  refused: the operator's role, or a move the state machine forbids
+       (PermissionDeniedError, TransitionError)
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ class PermissionDeniedError(TrackerError):
 
 
 class TransitionError(TrackerError):
-    """An illegal state change, e.g. completing a waived obligation."""
+    """An illegal state change, e.g. completing a waived obligation: refused like a role,
+    since the input is well-formed but the rules (Chương II) forbid it."""
 
-    exit_code = 1
+    exit_code = 3

@@ -29,6 +29,43 @@ _CLICK_ERROR: type[Exception] = next(
 )
 
 
+# Options of the `tracker` command itself, which may also be written after a subcommand
+# (`tracker submit annual_report --as muong-cha`, issue 8 §2): value-taking, then flags. No
+# subcommand has an option of the same name, so moving them to the front is unambiguous.
+GLOBAL_VALUE_OPTIONS = frozenset({"--as", "--lang", "--db", "--cluster", "--config"})
+GLOBAL_FLAGS = frozenset({"--no-color", "--no-pager"})
+
+
+def hoist_global_options(args: Sequence[str]) -> list[str]:
+    """`args` with every global option found after the subcommand moved to just before it,
+    in order, so Click (which reads a group's options only before its subcommand) sees
+    them, and one written after the command still wins over the same one before it (the
+    last given wins). Nothing after `--` moves."""
+    before: list[str] = []  # up to the command
+    moved: list[str] = []  # global options found after it
+    after: list[str] = []  # the command and everything else
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            (after if after else before).extend(args[i:])
+            break
+        name = a.split("=", 1)[0]
+        if name in GLOBAL_VALUE_OPTIONS:
+            n = 2 if "=" not in a and i + 1 < len(args) else 1
+            (moved if after else before).extend(args[i : i + n])
+            i += n
+            continue
+        if a in GLOBAL_FLAGS and after:
+            moved.append(a)
+        elif after or not a.startswith("-"):
+            after.append(a)  # the command word, then its arguments and options
+        else:
+            before.append(a)
+        i += 1
+    return before + moved + after
+
+
 def _wants_english(argv: Sequence[str]) -> bool:
     return "--lang=en" in argv or any(
         a == "--lang" and b == "en" for a, b in itertools.pairwise(argv)
@@ -48,6 +85,7 @@ class _OneLineErrors(TyperGroup):
         windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
+        args = hoist_global_options(list(args if args is not None else sys.argv[1:]))
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
@@ -60,7 +98,7 @@ class _OneLineErrors(TyperGroup):
                 words = ctx.command_path.split()[1:] if ctx is not None else []
                 cmd = " ".join(["tracker", *words])
                 text = exc.format_message().rstrip(".") + "."  # type: ignore[attr-defined]
-                if _wants_english(list(args if args is not None else sys.argv[1:])):
+                if _wants_english(args):
                     line = f"Error: {text} See '{cmd} --help'."
                 else:
                     line = f"Lỗi: {text} Xem '{cmd} --help'."
@@ -74,12 +112,14 @@ class _OneLineErrors(TyperGroup):
 
 # Plain Click help, not Rich's panels: rendering help through Rich imported ≈65 ms of
 # rich/markdown-it modules, a third of `tracker --help` (issue 7: ≤ 0.15 s). The help texts
-# carry no markup, so nothing is lost but the boxes.
+# carry no markup, so nothing is lost but the boxes. add_completion: `tracker
+# --install-completion` / `--show-completion` (issue 8 §2); it costs only shellingham
+# (< 1 ms) at start-up.
 app = typer.Typer(
     cls=_OneLineErrors,
     help=HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -93,6 +133,17 @@ class Settings:
     lang: str
     config: str | None
     cluster: str | None
+    # --no-color (or NO_COLOR, https://no-color.org) and --no-pager (issue 8 §2).
+    no_color: bool = False
+    no_pager: bool = False
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from tracker import __version__
+
+        typer.echo(f"tracker {__version__}")
+        raise typer.Exit(0)
 
 
 @app.callback()
@@ -122,13 +173,38 @@ def main_options(
     cluster: Annotated[
         str | None, typer.Option("--cluster", help="Cluster id, when the database holds several.")
     ] = None,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colours (also when NO_COLOR is set).")
+    ] = False,
+    no_pager: Annotated[
+        bool,
+        typer.Option("--no-pager", help="Never page long listings (outbox, history, calendar)."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Show the version and exit.",
+            callback=_show_version,
+            is_eager=True,
+        ),
+    ] = False,
 ) -> None:
     if lang not in ("vi", "en"):
         typer.echo(
             "Lỗi: --lang chỉ nhận 'vi' hoặc 'en'. / Error: --lang takes 'vi' or 'en'.", err=True
         )
         raise typer.Exit(2)
-    ctx.obj = Settings(db=db, operator=operator, lang=lang, config=config, cluster=cluster)
+    ctx.obj = Settings(
+        db=db,
+        operator=operator,
+        lang=lang,
+        config=config,
+        cluster=cluster,
+        # NO_COLOR: any non-empty value turns colour off (https://no-color.org).
+        no_color=no_color or bool(os.environ.get("NO_COLOR")),
+        no_pager=no_pager,
+    )
 
 
 def _run(ctx: typer.Context, name: str, **kwargs: Any) -> None:

@@ -18,6 +18,13 @@ def _elect(settings: Settings, kw: dict[str, Any]) -> int:
     on = parse_day(kw["on"], "--on") if kw["on"] else None
     with _store(settings) as session:
         ctx = _context(session, settings, kw["cycle"], at)
+        if kw["cycle"] is None:
+            # The election is held at the conference, in Quarter I of the next year: from
+            # January to March it may belong to either live cycle (issue 8 §1).
+            from tracker.calendar.types import local_date
+            from tracker.service.actions import refuse_two_live_cycles
+
+            refuse_two_live_cycles(session, ctx, local_date(at), ctx.cfg.cycle.election)
         who = _who(settings, ctx)
         following = election.elect(
             session,
@@ -31,15 +38,22 @@ def _elect(settings: Settings, kw: dict[str, Any]) -> int:
         )
         name = ctx.cfg.member(kw["member"]).name
         year = ctx.year + 1
+        cluster = ctx.cfg.cluster.name_en if settings.lang == "en" else ctx.cfg.cluster.name
     if settings.lang == "en":
-        typer.echo(f"Recorded: {name} elected leader of the cluster for {year} (cycle {year - 1}).")
+        typer.echo(
+            f"Recorded: {name} elected leader of the cluster for {year}"
+            f" ({cluster}, {year - 1} cycle)."
+        )
         typer.echo(
             f"The {year} cycle now has {name} as its leader."
             if following is not None
             else f"The {year} cycle will take {name} as its leader: tracker init --cycle {year}"
         )
     else:
-        typer.echo(f"Đã ghi nhận: {name} được bầu làm Trưởng cụm năm {year} (chu kỳ {year - 1}).")
+        typer.echo(
+            f"Đã ghi nhận: {name} được bầu làm Trưởng cụm năm {year}"
+            f" ({cluster}, chu kỳ {year - 1})."
+        )
         typer.echo(
             f"Chu kỳ {year} đã nhận {name} làm Trưởng cụm."
             if following is not None

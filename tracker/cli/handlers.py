@@ -76,6 +76,8 @@ def dispatch(settings: Settings, name: str, kwargs: dict[str, Any]) -> int:
     try:
         # A garbage replay clock is refused before any command (run included) starts work.
         clock.check()
+        if name in PAGED and _pager_wanted(settings):
+            return _paged(settings, _HANDLERS[name], kwargs)
         return _HANDLERS[name](settings, kwargs)
     except OperationalError as exc:
         # The database went away or stayed locked past the busy timeout somewhere no
@@ -85,6 +87,52 @@ def dispatch(settings: Settings, name: str, kwargs: dict[str, Any]) -> int:
         return _fail(settings, exc)
     except KeyboardInterrupt:
         return 130
+
+
+# Listings that grow with the year: on a terminal they go through a pager, like git's log;
+# piped or redirected, never (issue 8 §2).
+PAGED = frozenset({"outbox", "history", "calendar"})
+
+
+def _pager_wanted(settings: Settings) -> bool:
+    return not settings.no_pager and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _paged(settings: Settings, fn: Handler, kwargs: dict[str, Any]) -> int:
+    """Run `fn` with its output collected, then show it through $PAGER (else `less`).
+    With LESS=FRX, as git sets it: a listing that fits on one screen is printed and less
+    quits at once, colours pass through, the screen is not cleared. An empty PAGER, or
+    `cat`, or a pager not installed prints directly."""
+    import io
+    import shlex
+    import shutil
+    import subprocess
+    from contextlib import redirect_stdout
+
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        code = fn(settings, kwargs)
+    text = buffer.getvalue()
+    command = shlex.split(os.environ.get("PAGER", "less"))
+    if not text or not command or command[0] == "cat" or shutil.which(command[0]) is None:
+        typer.echo(text, nl=False)
+        return code
+    env = dict(os.environ)
+    env.setdefault("LESS", "FRX")
+    try:
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, env=env)
+        assert proc.stdin is not None
+        with proc.stdin:
+            proc.stdin.write(text.encode("utf-8"))
+        proc.wait()
+    except BrokenPipeError:  # the reader quit the pager before the end: nothing is wrong
+        proc.wait()
+    return code
+
+
+def color_wanted(settings: Settings) -> bool:
+    """Colour only on a terminal, and never with --no-color or NO_COLOR."""
+    return sys.stdout.isatty() and not settings.no_color
 
 
 def _fail(settings: Settings, exc: TrackerError) -> int:
@@ -220,6 +268,53 @@ def _context(
     return cycles.load_context(session, row)
 
 
+def _action_context(
+    session: Session, settings: Settings, cycle: str | None, at: datetime, milestone: str
+) -> cycles.CycleContext:
+    """The cycle an action changes: as `_context`, but without --cycle an action on a
+    milestone that two live cycles hold (January–March) is refused with both choices."""
+    from tracker.service import actions
+
+    ctx = _context(session, settings, cycle, at)
+    if cycle is None:
+        actions.refuse_two_live_cycles(session, ctx, local_date(at), milestone)
+    return ctx
+
+
+# What a confirmation says each action did, (vi, en), with {m} the member's name and {o}
+# the obligation's name: the user reads back the cluster, the cycle and the obligation in
+# words, so acting on the wrong one is seen at once (issue 8 §1).
+_DONE: dict[str, tuple[str, str]] = {
+    "submit": ("{m} đã gửi {o}", "{m} has sent {o}"),
+    "complete": ("{o} của {m} đã hoàn thành", "{o} of {m} is completed"),
+    "return": ("{o} của {m} được trả lại để bổ sung", "{o} of {m} is returned for revision"),
+    "waive": ("{m} được miễn {o}", "{m} is excused from {o}"),
+    "reopen": ("{o} của {m} được mở lại", "{o} of {m} is reopened"),
+}
+
+
+def confirmation(ctx: cycles.CycleContext, ob: Any, action: str, on: date | None, lang: str) -> str:
+    """ "Đã ghi nhận: Huyện Điện Biên Đông đã gửi Báo cáo tổng kết năm (Cụm …, chu kỳ 2026)"."""
+    from tracker.calendar.vndate import vn_date
+
+    member = next((m.name for m in ctx.cfg.members if m.id == ob.member_id), ob.member_id)
+    ms = ctx.cfg.find_milestone(ob.milestone_id)
+    vi_text, en_text = _DONE[action]
+    if lang == "en":
+        name = ms.name_en if ms is not None else (ob.title or ob.milestone_id)
+        when = f" on {on.isoformat()}" if on is not None else ""
+        return (
+            f"Recorded: {en_text.format(m=member, o=name)}{when}"
+            f" ({ctx.cfg.cluster.name_en}, {ctx.year} cycle)."
+        )
+    name = ms.name if ms is not None else (ob.title or ob.milestone_id)
+    when = f" ngày {vn_date(on)}" if on is not None else ""
+    return (
+        f"Đã ghi nhận: {vi_text.format(m=member, o=name)}{when}"
+        f" ({ctx.cfg.cluster.name}, chu kỳ {ctx.year})."
+    )
+
+
 def _who(settings: Settings, ctx: cycles.CycleContext) -> actions.Who:
     # The commands that change state import what they need when they run; the read-only
     # ones (status, show, calendar, history) never do.
@@ -315,8 +410,9 @@ def _status(settings: Settings, kw: dict[str, Any]) -> int:
     elif fmt == "csv":
         render.status_csv(rows)
     else:
-        render.status_table(ctx, rows, local_date(at), settings.lang, color=sys.stdout.isatty())
-        render.problems(delivery, color=sys.stdout.isatty())
+        color = color_wanted(settings)
+        render.status_table(ctx, rows, local_date(at), settings.lang, color=color)
+        render.problems(delivery, color=color)
     if kw["check"] and any(r.standing.overdue for r in rows):
         return 1
     return 0
@@ -385,7 +481,7 @@ def _transition(settings: Settings, kw: dict[str, Any]) -> int:
     on = parse_day(kw["on"], "--on") if kw["on"] else None
     action = Action(kw["action"])
     with _store(settings) as session:
-        ctx = _context(session, settings, kw["cycle"], at)
+        ctx = _action_context(session, settings, kw["cycle"], at, kw["milestone"])
         who = _who(settings, ctx)
         member = kw["member"] or _default_member(ctx, who, kw["milestone"])
         ob = actions.act(
@@ -400,7 +496,8 @@ def _transition(settings: Settings, kw: dict[str, Any]) -> int:
             ref=kw["ref"],
             on=on,
         )
-    render.transition_done(ctx, ob, action, settings.lang)
+        line = confirmation(ctx, ob, action.value, on, settings.lang)
+    typer.echo(line)
     return 0
 
 
@@ -411,7 +508,7 @@ def _schedule(settings: Settings, kw: dict[str, Any]) -> int:
     at = now()
     day = parse_day(kw["day"], "DATE")
     with _store(settings) as session:
-        ctx = _context(session, settings, kw["cycle"], at)
+        ctx = _action_context(session, settings, kw["cycle"], at, kw["milestone"])
         who = _who(settings, ctx)
         result = actions.schedule(
             session,
@@ -430,8 +527,53 @@ def _schedule(settings: Settings, kw: dict[str, Any]) -> int:
             f"Cảnh báo (--force): {vi}." if settings.lang == "vi" else f"Warning (--force): {en}.",
             err=True,
         )
-    render.scheduled(ctx, kw["milestone"], kw["member"], day, result.changed, settings.lang)
+    _scheduled(ctx, kw["milestone"], kw["member"], day, result.changed, settings.lang)
     return 0
+
+
+def _scheduled(
+    ctx: cycles.CycleContext,
+    milestone: str,
+    member: str | None,
+    day: date,
+    changed: list[tuple[str, str | None, date | None, date | None]],
+    lang: str,
+) -> None:
+    """The schedule confirmation names the cluster, the cycle and the event in words
+    (issue 8 §1), then each dependent deadline that moved with it."""
+    from tracker.calendar.vndate import vn_date, weekday_en, weekday_vi
+
+    en = lang == "en"
+
+    def ms_name(mid: str) -> str:
+        ms = ctx.cfg.find_milestone(mid)
+        return mid if ms is None else (ms.name_en if en else ms.name)
+
+    def day_text(d: date | None) -> str:
+        if d is None:
+            return "unscheduled" if en else "chưa có lịch"
+        return d.isoformat() if en else vn_date(d)
+
+    unit = next((m.name for m in ctx.cfg.members if m.id == member), member)
+    if en:
+        who = f" for {unit}" if unit else ""
+        typer.echo(
+            f"Scheduled: {ms_name(milestone)}{who} on {day.isoformat()} ({weekday_en(day)})"
+            f" ({ctx.cfg.cluster.name_en}, {ctx.year} cycle)."
+        )
+    else:
+        who = f" của {unit}" if unit else ""
+        typer.echo(
+            f"Đã ấn định: {ms_name(milestone)}{who} vào {weekday_vi(day)}, {vn_date(day)}"
+            f" ({ctx.cfg.cluster.name}, chu kỳ {ctx.year})."
+        )
+    seen = set()
+    for mid, _member, old, new in changed:
+        if (mid, old, new) in seen:
+            continue
+        seen.add((mid, old, new))
+        # The id beside the name: what the next command (show, complete) takes.
+        typer.echo(f"  {ms_name(mid)} ({mid}): {day_text(old)} → {day_text(new)}")
 
 
 @handler("request")

@@ -12,16 +12,25 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from tracker.calendar.engine import CyclePlan, resolve_window
 from tracker.calendar.types import Window, local_date
 from tracker.calendar.vndate import vn_date
 from tracker.config.schema import EventRule
-from tracker.db.models import AuditEntry, Obligation
+from tracker.db.models import AuditEntry, CycleRow, Obligation
 from tracker.errors import BadInputError, NotFoundError, TrackerError
-from tracker.service.cycles import CycleContext
-from tracker.workflow import PENDING, Action, Actor, State, require_leader, transition
+from tracker.service.cycles import CycleContext, load_context
+from tracker.workflow import (
+    ACTION_LABEL,
+    PENDING,
+    REASON_REQUIRED,
+    Action,
+    Actor,
+    State,
+    require_leader,
+    transition,
+)
 
 
 @dataclass(frozen=True)
@@ -81,8 +90,10 @@ def _save(session: Session, ob: Obligation, **values: object) -> None:
     )
     if getattr(result, "rowcount", 1) != 1:
         raise TrackerError(
-            "Nghĩa vụ vừa được người khác thay đổi. Xem lại bằng 'tracker show' rồi thử lại.",
-            "Someone else changed this obligation just now. Check 'tracker show' and retry.",
+            "Nghĩa vụ vừa được người khác thay đổi. Xem lại bằng"
+            f" 'tracker show {ob.member_id} {ob.milestone_id}' rồi thử lại.",
+            "Someone else changed this obligation just now. Check"
+            f" 'tracker show {ob.member_id} {ob.milestone_id}' and retry.",
         )
     session.refresh(ob)
 
@@ -100,20 +111,20 @@ def act(
     ref: str = "",
     on: date | None = None,
 ) -> Obligation:
-    today = local_date(now)
-    if on is not None and on.year < 2000:
-        raise BadInputError(
-            f"--on {on.isoformat()} quá xa trong quá khứ; ghi ngày việc đã diễn ra.",
-            f"--on {on.isoformat()} is too far in the past; give the day it happened.",
-        )
-    if on is not None and on > today:
-        raise BadInputError(
-            f"--on {on.isoformat()} là ngày trong tương lai; ghi ngày việc đã diễn ra (≤ hôm nay).",
-            f"--on {on.isoformat()} is in the future; give the day it happened (today or before).",
-        )
     ob = find_obligation(ctx, member_id, milestone_id)
+    today = local_date(now)
+    if on is not None:
+        _check_on(session, ctx, ob, on, today)
     before = State(ob.state)
-    after = transition(before, action, who.actor, ob.member_id, note)
+    # The role and the move first (refused, exit 3); a missing reason is bad input the
+    # user corrects by adding --note (exit 2), so it is checked here, after them.
+    after = transition(before, action, who.actor, ob.member_id, note.strip() or "-")
+    if action in REASON_REQUIRED and not note.strip():
+        verb_vi, verb_en = ACTION_LABEL[action]
+        raise BadInputError(
+            f'Không thể {verb_vi}: cần ghi lý do — thêm --note "…".',
+            f'Cannot {verb_en}: a reason is required — add --note "…".',
+        )
     day = on or today
     values: dict[str, object] = {"state": after.value}
     if action is Action.SUBMIT:
@@ -139,6 +150,83 @@ def act(
         )
     )
     return ob
+
+
+def refuse_two_live_cycles(
+    session: Session, ctx: CycleContext, today: date, milestone_id: str
+) -> None:
+    """Without `--cycle` an action takes the newest cycle whose year has begun. From January
+    to March two are live: cycle Y-1 still holds its summary conference and what follows it
+    in Quarter I (Điều 7.7), and cycle Y has begun. When the milestone exists in both, acting
+    on either silently would be a guess: refused (exit 2), naming both choices."""
+    if today.month > 3 or ctx.year != today.year:
+        return
+    previous = session.exec(
+        select(CycleRow).where(
+            col(CycleRow.cluster_id) == ctx.row.cluster_id, col(CycleRow.year) == ctx.year - 1
+        )
+    ).first()
+    if previous is None:
+        return
+    other = load_context(session, previous)
+    if not (_has_milestone(ctx, milestone_id) and _has_milestone(other, milestone_id)):
+        return
+    a, b = other.year, ctx.year
+    raise BadInputError(
+        f"'{milestone_id}' có trong cả chu kỳ {a} (Hội nghị tổng kết trong Quý I/{b}) và"
+        f" chu kỳ {b}: thêm --cycle {a} hoặc --cycle {b} vào lệnh.",
+        f"'{milestone_id}' exists in both the {a} cycle (its conference is in Quarter I of"
+        f" {b}) and the {b} cycle: add --cycle {a} or --cycle {b} to the command.",
+    )
+
+
+def _has_milestone(ctx: CycleContext, milestone_id: str) -> bool:
+    if ctx.cfg.find_milestone(milestone_id) is not None:
+        return True
+    return any(ob.milestone_id == milestone_id and ob.active for ob in ctx.obligations)
+
+
+def _check_on(session: Session, ctx: CycleContext, ob: Obligation, on: date, today: date) -> None:
+    """`--on DAY` is the day the act happened, kept in the audit as `on_date` beside the
+    moment it was recorded (`at`, `recorded_at`). A day the act cannot have happened on is
+    refused (issue 8 §1): before the cycle's year began (a cycle is the calendar year Y,
+    Điều 7), in the future, or before the obligation's last recorded state change — the
+    history would otherwise read out of order (submitted before it was returned)."""
+    began = date(ctx.year, 1, 1)
+    if on < began:
+        raise BadInputError(
+            f"--on {vn_date(on)} trước khi chu kỳ {ctx.year} bắt đầu ({vn_date(began)});"
+            " ghi ngày việc đã diễn ra, hoặc chọn đúng chu kỳ bằng --cycle.",
+            f"--on {on.isoformat()} is before the {ctx.year} cycle began"
+            f" ({began.isoformat()}); give the day it happened, or the right cycle with --cycle.",
+        )
+    if on > today:
+        raise BadInputError(
+            f"--on {vn_date(on)} là ngày trong tương lai (hôm nay {vn_date(today)});"
+            " ghi ngày việc đã diễn ra.",
+            f"--on {on.isoformat()} is in the future (today is {today.isoformat()});"
+            " give the day it happened.",
+        )
+    last = last_change_day(session, ob)
+    if last is not None and on < last:
+        raise BadInputError(
+            f"--on {vn_date(on)} trước lần thay đổi gần nhất của nghĩa vụ này"
+            f" ({vn_date(last)}); xem 'tracker history --member {ob.member_id} --cycle {ctx.year}'.",
+            f"--on {on.isoformat()} is before this obligation's last recorded change"
+            f" ({last.isoformat()}); see 'tracker history --member {ob.member_id} --cycle {ctx.year}'.",
+        )
+
+
+def last_change_day(session: Session, ob: Obligation) -> date | None:
+    """The day of the obligation's last state change: the day it happened (`on_date`) when
+    one was given, else the local day it was recorded (`at`)."""
+    rows = session.exec(
+        select(AuditEntry).where(
+            col(AuditEntry.obligation_id) == ob.id, col(AuditEntry.to_state).is_not(None)
+        )
+    )
+    days = [row.on_date or local_date(row.at) for row in rows]
+    return max(days, default=None)
 
 
 def event_window(ctx: CycleContext, milestone_id: str) -> tuple[EventRule, Window]:
