@@ -224,6 +224,9 @@ OnOpt = Annotated[
     str | None,
     typer.Option("--on", help="Day it happened (YYYY-MM-DD or DD/MM/YYYY), default today."),
 ]
+WideOpt = Annotated[
+    bool, typer.Option("--wide", help="Whole rows, whatever the terminal's width (no wrapping).")
+]
 
 
 @app.command()
@@ -258,6 +261,11 @@ def status(
             help="One line per cluster: members, open, overdue, failed mail.",
         ),
     ] = False,
+    wide: WideOpt = False,
+    excel: Annotated[
+        bool,
+        typer.Option("--excel", help="CSV for Excel on Windows: UTF-8 with BOM, CRLF."),
+    ] = False,
 ) -> None:
     """Bảng tình hình: đơn vị × mốc. Members × milestones at a glance."""
     _run(
@@ -270,6 +278,8 @@ def status(
         check=check,
         at=at,
         all_clusters=all_clusters,
+        wide=wide,
+        excel=excel,
     )
 
 
@@ -279,9 +289,10 @@ def show(
     member: Annotated[str, typer.Argument(help="Member id.")],
     milestone: Annotated[str | None, typer.Argument(help="Milestone id.")] = None,
     cycle: CycleOpt = None,
+    wide: WideOpt = False,
 ) -> None:
     """Chi tiết, lịch sử và lý do của ngày hạn. Detail, history and why this date."""
-    _run(ctx, "show", member=member, milestone=milestone, cycle=cycle)
+    _run(ctx, "show", member=member, milestone=milestone, cycle=cycle, wide=wide)
 
 
 def _transition(name: str, doc: str) -> None:
@@ -391,15 +402,17 @@ def elect(
 
 
 @app.command()
-def calendar(ctx: typer.Context, cycle: CycleOpt = None) -> None:
+def calendar(ctx: typer.Context, cycle: CycleOpt = None, wide: WideOpt = False) -> None:
     """Mọi mốc với ngày, quy tắc và điều khoản. Every milestone with its date, rule, article."""
-    _run(ctx, "calendar", cycle=cycle)
+    _run(ctx, "calendar", cycle=cycle, wide=wide)
 
 
 @app.command()
-def history(ctx: typer.Context, member: MemberOpt = None, cycle: CycleOpt = None) -> None:
+def history(
+    ctx: typer.Context, member: MemberOpt = None, cycle: CycleOpt = None, wide: WideOpt = False
+) -> None:
     """Nhật ký thay đổi. The audit trail."""
-    _run(ctx, "history", member=member, cycle=cycle)
+    _run(ctx, "history", member=member, cycle=cycle, wide=wide)
 
 
 @app.command()

@@ -406,14 +406,17 @@ def _status(settings: Settings, kw: dict[str, Any]) -> int:
             en if settings.lang == "en" else vi for vi, en in delivery_problems(session, ctx.id)
         ]
     if fmt == "json":
-        render.status_json(rows)
+        render.status_json(rows, delivery)
     elif fmt == "csv":
-        render.status_csv(rows)
+        render.status_csv(rows, delivery, excel=kw.get("excel", False))
     else:
         color = color_wanted(settings)
-        render.status_table(ctx, rows, local_date(at), settings.lang, color=color)
+        render.status_table(
+            ctx, rows, local_date(at), settings.lang, color=color, wide=kw.get("wide", False)
+        )
         render.problems(delivery, color=color)
-    if kw["check"] and any(r.standing.overdue for r in rows):
+    # For cron: something overdue, or reminders not going out (paused, failed, unplannable).
+    if kw["check"] and (delivery or any(r.standing.overdue for r in rows)):
         return 1
     return 0
 
@@ -436,9 +439,9 @@ def _status_all(settings: Settings, kw: dict[str, Any], fmt: str, at: datetime) 
     if fmt == "json":
         render.national_json(rows)
     elif fmt == "csv":
-        render.national_csv(rows)
+        render.national_csv(rows, excel=kw.get("excel", False))
     else:
-        render.national_table(rows, today, settings.lang)
+        render.national_table(rows, today, settings.lang, wide=kw.get("wide", False))
     return 1 if kw["check"] and any(r.overdue for r in rows) else 0
 
 
@@ -450,12 +453,14 @@ def _show(settings: Settings, kw: dict[str, Any]) -> int:
         ctx.require_member(kw["member"])
         if kw["milestone"] is None:
             rows = views.status_rows(ctx, local_date(at), member=kw["member"])
-            render.member_summary(ctx, kw["member"], rows, settings.lang)
+            render.member_summary(
+                ctx, kw["member"], rows, settings.lang, wide=kw.get("wide", False)
+            )
             return 0
         d = views.detail(
             session, ctx, local_date(at), member=kw["member"], milestone=kw["milestone"]
         )
-    render.detail(d, settings.lang)
+    render.detail(d, settings.lang, wide=kw.get("wide", False))
     return 0
 
 
@@ -605,7 +610,7 @@ def _calendar(settings: Settings, kw: dict[str, Any]) -> int:
     at = now()
     with _store(settings, write=False) as session:
         ctx = _context(session, settings, kw["cycle"], at)
-    render.calendar(ctx, views.calendar(ctx), settings.lang)
+    render.calendar(ctx, views.calendar(ctx), settings.lang, wide=kw.get("wide", False))
     return 0
 
 
@@ -618,5 +623,5 @@ def _history(settings: Settings, kw: dict[str, Any]) -> int:
         if kw["member"] is not None and kw["member"] not in {o.member_id for o in ctx.obligations}:
             ctx.require_member(kw["member"])
         rows = views.history(session, ctx, member=kw["member"])
-    render.history(rows, settings.lang)
+    render.history(rows, settings.lang, wide=kw.get("wide", False))
     return 0
