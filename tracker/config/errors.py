@@ -106,6 +106,10 @@ class InvalidConfigError(ConfigError):
         en.append("Fix the file and run the command again.")
         BadInputError.__init__(self, "\n".join(vi), "\n".join(en))
 
+    def __str__(self) -> str:
+        # For developers and logs: both languages (the CLI prints one, via message()).
+        return f"{self.vi}\n{self.en}"
+
 
 def file_error(
     path: str, vi: str, en: str, *, syntax: bool = False, line: int | None = None
@@ -142,12 +146,14 @@ def _clean(loc: Loc) -> Loc:
     """The key path the user wrote: without pydantic's union tags (`rule.fixed.date` is
     `rule.date`) and validator wrappers (`function-after[…]`)."""
     out: list[str | int] = []
+    prev: str | int | None = None
     for part in loc:
-        if isinstance(part, str) and (
-            part.startswith("function-") or (out and out[-1] in ("rule", "within") and _is_tag(part))
-        ):
-            continue
-        out.append(part)
+        skip = isinstance(part, str) and (
+            part.startswith("function-") or (prev in ("rule", "within") and _is_tag(part))
+        )
+        prev = part
+        if not skip:
+            out.append(part)
     return tuple(out)
 
 
@@ -267,7 +273,7 @@ _DATE = (
 _TYPES: dict[str, tuple[str, str]] = {
     "string_type": (
         "phải là chuỗi ký tự — viết trong dấu ngoặc kép, ví dụ \"Huyện Nậm Pồ\"",
-        'must be text — put it in double quotes, e.g. "Huyện Nậm Pồ"',
+        'must be a quoted string — put it in double quotes, e.g. "Huyện Nậm Pồ"',
     ),
     "string_too_short": (
         "đang để trống — hãy ghi nội dung vào giữa hai dấu ngoặc kép",
@@ -336,8 +342,8 @@ def _unknown_key(raw: Loc, data: dict[str, Any]) -> tuple[str, str]:
     near = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
     command = _COMMANDS.get((model.__name__, key)) if model is not None else None
     if near:
-        vi += f" — có phải ý bạn là `{near[0]}`? Sửa chính tả hoặc xóa khóa này"
-        en += f" — did you mean `{near[0]}`? Fix its spelling or remove it"
+        vi += f" — có phải ý bạn là `{near[0]}`? Nếu không, xóa đi hoặc sửa chính tả"
+        en += f" — did you mean `{near[0]}`? Otherwise remove it or fix its spelling"
     else:
         vi += " — xóa đi hoặc sửa chính tả"
         en += " — remove it or fix its spelling"
