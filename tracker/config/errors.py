@@ -33,7 +33,7 @@ _ITEMS: dict[str, tuple[str, str]] = {
 _COMMANDS: dict[tuple[str, str], tuple[str, str]] = {}
 for _key in ("members", "member", "member_ids", "assignees", "recipients"):
     _COMMANDS[("Milestone", _key)] = (
-        "một mốc áp dụng cho mọi đơn vị (assignee = \"members\") hoặc cho Trưởng cụm; để yêu cầu"
+        'một mốc áp dụng cho mọi đơn vị (assignee = "members") hoặc cho Trưởng cụm; để yêu cầu'
         ' riêng một số đơn vị nộp báo cáo, dùng `tracker request "…" --due NGÀY --member MÃ`'
         " (Điều 7.3)",
         'a milestone applies to every member (assignee = "members") or to the leader; to ask'
@@ -43,7 +43,7 @@ for _key in ("members", "member", "member_ids", "assignees", "recipients"):
 for _key in ("due", "deadline", "event_date", "day", "held_on"):
     _COMMANDS[("Milestone", _key)] = (
         "ngày của hội nghị, đợt kiểm tra hay báo cáo gửi tỉnh do Trưởng cụm ấn định bằng lệnh"
-        " `tracker schedule MỐC NGÀY`; hạn cố định ghi trong rule = { kind = \"fixed\","
+        ' `tracker schedule MỐC NGÀY`; hạn cố định ghi trong rule = { kind = "fixed",'
         ' date = "30/6/Y" }',
         "the day of a conference, a visit or a report to the province is set by the leader"
         ' with `tracker schedule MILESTONE DATE`; a fixed deadline goes in rule = { kind = "fixed",'
@@ -58,8 +58,7 @@ for _model in ("Milestone", "Member"):
             " or `tracker waive`",
         )
 _COMMANDS[("Cycle", "elected")] = _COMMANDS[("Cycle", "new_leader")] = (
-    "kết quả bầu Trưởng cụm năm sau ghi bằng `tracker elect` (Điều 7.9); trong tệp là"
-    " next_leader",
+    "kết quả bầu Trưởng cụm năm sau ghi bằng `tracker elect` (Điều 7.9); trong tệp là next_leader",
     "next year's leader is recorded with `tracker elect` (Article 7.9); in the file it is"
     " next_leader",
 )
@@ -272,7 +271,7 @@ _DATE = (
 )
 _TYPES: dict[str, tuple[str, str]] = {
     "string_type": (
-        "phải là chuỗi ký tự — viết trong dấu ngoặc kép, ví dụ \"Huyện Nậm Pồ\"",
+        'phải là chuỗi ký tự — viết trong dấu ngoặc kép, ví dụ "Huyện Nậm Pồ"',
         'must be a quoted string — put it in double quotes, e.g. "Huyện Nậm Pồ"',
     ),
     "string_too_short": (
@@ -285,16 +284,34 @@ _TYPES: dict[str, tuple[str, str]] = {
         "is not a valid id — ids use lower-case ASCII letters, digits, '-' and '_', e.g."
         ' "muong-cha"',
     ),
-    "int_type": ("phải là số nguyên, viết không có dấu ngoặc kép, ví dụ 7", "must be a whole number, without quotes, e.g. 7"),
+    "int_type": (
+        "phải là số nguyên, viết không có dấu ngoặc kép, ví dụ 7",
+        "must be a whole number, without quotes, e.g. 7",
+    ),
     "int_parsing": ("phải là số nguyên, ví dụ 7", "must be a whole number, e.g. 7"),
-    "int_from_float": ("phải là số nguyên, không có phần thập phân", "must be a whole number, no decimals"),
-    "float_type": ("phải là một số, viết không có dấu ngoặc kép, ví dụ 30.0", "must be a number, without quotes, e.g. 30.0"),
+    "int_from_float": (
+        "phải là số nguyên, không có phần thập phân",
+        "must be a whole number, no decimals",
+    ),
+    "float_type": (
+        "phải là một số, viết không có dấu ngoặc kép, ví dụ 30.0",
+        "must be a number, without quotes, e.g. 30.0",
+    ),
     "float_parsing": ("phải là một số, ví dụ 30.0", "must be a number, e.g. 30.0"),
-    "bool_type": ("phải là true hoặc false (không có dấu ngoặc kép)", "must be true or false (no quotes)"),
-    "list_type": ("phải là một danh sách trong ngoặc vuông, ví dụ [7, 1]", "must be a list in square brackets, e.g. [7, 1]"),
-    "too_short": ("là danh sách trống — cần ít nhất một mục", "is an empty list — at least one item is needed"),
+    "bool_type": (
+        "phải là true hoặc false (không có dấu ngoặc kép)",
+        "must be true or false (no quotes)",
+    ),
+    "list_type": (
+        "phải là một danh sách trong ngoặc vuông, ví dụ [7, 1]",
+        "must be a list in square brackets, e.g. [7, 1]",
+    ),
+    "too_short": (
+        "là danh sách trống — cần ít nhất một mục",
+        "is an empty list — at least one item is needed",
+    ),
     "model_type": (
-        "phải là một mục (bảng) có các khóa, ví dụ [cycle] hoặc { kind = \"fixed\", date = \"30/6/Y\" }",
+        'phải là một mục (bảng) có các khóa, ví dụ [cycle] hoặc { kind = "fixed", date = "30/6/Y" }',
         'must be a table of keys, e.g. [cycle] or { kind = "fixed", date = "30/6/Y" }',
     ),
     "dict_type": ("phải là một mục (bảng) có các khóa", "must be a table of keys"),
@@ -302,7 +319,10 @@ _TYPES: dict[str, tuple[str, str]] = {
     "date_type": _DATE,
     "date_parsing": _DATE,
     "date_from_datetime_parsing": _DATE,
-    "date_from_datetime_inexact": ("phải là một ngày, không kèm giờ — viết dạng 2022-12-25", "must be a day without a time — write it as 2022-12-25"),
+    "date_from_datetime_inexact": (
+        "phải là một ngày, không kèm giờ — viết dạng 2022-12-25",
+        "must be a day without a time — write it as 2022-12-25",
+    ),
     "line_break": (
         "có ký tự xuống dòng (CR/LF) — viết trên một dòng",
         "contains a line break (CR/LF) — keep it on one line",

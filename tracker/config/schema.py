@@ -545,7 +545,7 @@ class Member(_Model):
         if not any(c.role == "focal" for c in self.contacts):
             raise ConfigValueError(
                 "cần một liên hệ có role = 'focal' (cán bộ đầu mối nhận thư nhắc việc)"
-                " — thêm một mục [[members.contacts]] với role = \"focal\"",
+                ' — thêm một mục [[members.contacts]] với role = "focal"',
                 "needs a contact with role = 'focal' (the officer who gets reminders)",
             )
         return self
