@@ -55,10 +55,13 @@ def refused(path: Path) -> ConfigError:
         load_config(path)
     err = info.value
     assert err.exit_code == 2
-    # The file is named in both languages, and the message is one line with the fix.
+    # The file is named in both languages; a header line, then one line per problem, each
+    # naming the file (issue 8 §5), then the fix.
     for text in (err.vi, err.en):
         assert str(path) in text
-        assert "\n" not in text and "\r" not in text
+        lines = text.split("\n")
+        assert "\r" not in text and len(lines) == len(err.problems) + 2
+        assert all(line.startswith(f"  {path}") for line in lines[1:-1])
     assert err.vi.endswith("Sửa tệp rồi chạy lại lệnh.")
     assert err.en.endswith("Fix the file and run the command again.")
     return err
@@ -75,8 +78,10 @@ def at(err: ConfigError, key: str) -> tuple[str, str]:
     found = [(vi, en) for k, vi, en in err.problems if k == key]
     keys = [k for k, _, _ in err.problems]
     assert found, f"no problem at {key!r}; problems at {keys}"
-    # The key path is in the message itself, after the file name.
-    assert f": {key}: " in err.en and f": {key}: " in err.vi
+    # The problem is in the message itself, on its own line after the file name (the key
+    # path is said in words there: tests/test_config_errors.py).
+    vi, en = found[0]
+    assert f": {en}" in err.en and f": {vi}" in err.vi
     return found[0]
 
 
@@ -490,14 +495,19 @@ def runner(monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     return CliRunner()
 
 
-def _one_error_line(stderr: str) -> str:
+def _error_lines(stderr: str) -> str:
+    """The error: one line, or for a config file a header line, one line per problem
+    (issue 8 §5) and the fix."""
     lines = stderr.strip().splitlines()
-    assert len(lines) == 1, stderr
+    assert len(lines) == 1 or (
+        len(lines) >= 3
+        and lines[-1] in ("Sửa tệp rồi chạy lại lệnh.", "Fix the file and run the command again.")
+    ), stderr
     assert "Traceback" not in stderr
-    return lines[0]
+    return "\n".join(lines)
 
 
-def test_cli_init_with_a_bad_config_exits_2_with_one_line_and_no_database(
+def test_cli_init_with_a_bad_config_exits_2_with_the_problem_and_no_database(
     tmp_path: Path, runner: CliRunner
 ) -> None:
     bad = tmp_path / "bad.toml"
@@ -505,9 +515,9 @@ def test_cli_init_with_a_bad_config_exits_2_with_one_line_and_no_database(
     db = tmp_path / "t.db"
     result = runner.invoke(app, ["--db", f"sqlite:///{db}", "--config", str(bad), "init"])
     assert result.exit_code == 2
-    line = _one_error_line(result.stderr)
+    line = _error_lines(result.stderr)
     assert line.startswith("Lỗi: Tệp cấu hình không hợp lệ")
-    assert str(bad) in line and "members[2].contacts[0].email" in line
+    assert str(bad) in line and "thành viên thứ 3 (muong-cha), liên hệ thứ 1, khóa email" in line
     assert result.stdout == ""
     assert not db.exists()
 
@@ -535,9 +545,9 @@ def test_cli_bad_config_leaves_an_existing_cycle_untouched(
     bad.write_text(edited('leader = "tua-chua"', 'leader = "tua-chau"'), "utf-8")
     result = runner.invoke(app, ["--db", url, "--lang", "en", "--config", str(bad), "init"])
     assert result.exit_code == 2
-    line = _one_error_line(result.stderr)
+    line = _error_lines(result.stderr)
     assert line.startswith("Error: Invalid config file")
-    assert "cycle.leader" in line and "Fix the file" in line
+    assert "section [cycle], key leader" in line and "Fix the file" in line
     assert snapshot() == before
 
 
@@ -551,7 +561,7 @@ def test_cli_a_folder_with_one_bad_file_loads_none_of_them(
     db = tmp_path / "t.db"
     result = runner.invoke(app, ["--db", f"sqlite:///{db}", "--config", str(folder), "init"])
     assert result.exit_code == 2
-    assert "b-bad.toml" in _one_error_line(result.stderr)
+    assert "b-bad.toml" in _error_lines(result.stderr)
     assert not db.exists()
 
 
@@ -560,7 +570,7 @@ def test_cli_missing_config_file(tmp_path: Path, runner: CliRunner) -> None:
     missing = tmp_path / "nope.toml"
     result = runner.invoke(app, ["--db", f"sqlite:///{db}", "--config", str(missing), "init"])
     assert result.exit_code == 2
-    assert "không tìm thấy tệp" in _one_error_line(result.stderr)
+    assert "không tìm thấy tệp" in _error_lines(result.stderr)
     assert not db.exists()
 
 
@@ -619,10 +629,10 @@ def test_cli_init_refuses_a_rule_that_cannot_be_dated_in_that_year(
         app, ["--db", f"sqlite:///{db}", "--config", str(leap), "init", "--cycle", "2022"]
     )
     assert result.exit_code == 2
-    assert "29/2" in _one_error_line(result.stderr)
+    assert "29/2" in _error_lines(result.stderr)
     status = runner.invoke(app, ["--db", f"sqlite:///{db}", "status", "--cycle", "2022"])
     assert status.exit_code == 2  # the 2022 cycle was not written
-    assert "2022" in _one_error_line(status.stderr)
+    assert "2022" in _error_lines(status.stderr)
 
 
 LEAP_DAY_CASES = [
@@ -713,7 +723,7 @@ def test_cli_init_with_a_bad_cycle_creates_no_database(tmp_path: Path, runner: C
     db = tmp_path / "t.db"
     result = runner.invoke(app, ["--db", f"sqlite:///{db}", "init", "--cycle", "1999"])
     assert result.exit_code == 2
-    _one_error_line(result.stderr)
+    _error_lines(result.stderr)
     assert not db.exists()
 
 
@@ -737,4 +747,4 @@ def test_a_database_from_a_newer_tracker_gets_one_clear_line(
     ):
         result = runner.invoke(app, ["--db", url, *args])
         assert result.exit_code == 2, (args, result.output)
-        assert "phiên bản tracker mới hơn" in _one_error_line(result.stderr), args
+        assert "phiên bản tracker mới hơn" in _error_lines(result.stderr), args

@@ -50,6 +50,16 @@ class ConfigProblem:
     en: str
 
 
+class ConfigValueError(ValueError):
+    """A validator's refusal in both languages (the loader shows `vi`, or `en` with
+    --lang en); str() stays the English text for developers and logs."""
+
+    def __init__(self, vi: str, en: str) -> None:
+        super().__init__(en)
+        self.vi = vi
+        self.en = en
+
+
 class CrossReferenceError(ValueError):
     """Problems between parts of the config (unknown ids, loops); each keeps its key path,
     which a plain ValueError from a model validator would lose."""
@@ -103,18 +113,26 @@ class DayOfYear(_Model):
     def parse(cls, text: str) -> DayOfYear:
         m = _DAY_EXPR.match(text)
         if not m:
-            raise ValueError(
-                f"'{text}' is not a day like '30/6/Y' or '31/1/Y+1' (day/month/Y, Y = cycle year)"
+            raise ConfigValueError(
+                f"'{text}' không phải một ngày dạng '30/6/Y' hoặc '31/1/Y+1' (ngày/tháng/Y,"
+                " Y = năm chu kỳ)",
+                f"'{text}' is not a day like '30/6/Y' or '31/1/Y+1' (day/month/Y, Y = cycle year)",
             )
         day, month, off = int(m[1]), int(m[2]), int(m[3] or 0)
         if not 1 <= month <= 12:
-            raise ValueError(f"'{text}': month {month} is not between 1 and 12")
+            raise ConfigValueError(
+                f"'{text}': tháng {month} không nằm trong khoảng 1 đến 12",
+                f"'{text}': month {month} is not between 1 and 12",
+            )
         # Validate against a leap year so 29/2 is accepted; resolve() clamps nothing and
         # fails loudly for a non-leap year.
         try:
             date(2000, month, day)
         except ValueError:
-            raise ValueError(f"'{text}': day {day} does not exist in month {month}") from None
+            raise ConfigValueError(
+                f"'{text}': tháng {month} không có ngày {day}",
+                f"'{text}': day {day} does not exist in month {month}",
+            ) from None
         return cls(day=day, month=month, year_offset=off)
 
     def resolve(self, year: int) -> date:
@@ -154,7 +172,11 @@ class WindowRule(_Model):
         first = (self.start.year_offset, self.start.month, self.start.day)
         last = (self.end.year_offset, self.end.month, self.end.day)
         if last < first:
-            raise ValueError(f"the window ends ({self.end}) before it starts ({self.start})")
+            raise ConfigValueError(
+                f"khoảng thời gian kết thúc ({self.end}) trước khi bắt đầu ({self.start})"
+                " — đổi chỗ start và end",
+                f"the window ends ({self.end}) before it starts ({self.start})",
+            )
         return self
 
 
@@ -169,7 +191,10 @@ class MonthRule(_Model):
     def _check(cls, v: str) -> str:
         m = _MONTH_EXPR.match(v)
         if not m or not 1 <= int(m[1]) <= 12:
-            raise ValueError(f"'{v}' is not a month like '1/Y+1' (month/Y, Y = cycle year)")
+            raise ConfigValueError(
+                f"'{v}' không phải một tháng dạng '1/Y+1' (tháng/Y, Y = năm chu kỳ)",
+                f"'{v}' is not a month like '1/Y+1' (month/Y, Y = cycle year)",
+            )
         return v
 
     def parts(self) -> tuple[int, int]:
@@ -188,7 +213,9 @@ class QuarterRule(_Model):
     @classmethod
     def _check(cls, v: str) -> str:
         if not _QUARTER_EXPR.match(v):
-            raise ValueError(f"'{v}' is not a quarter like 'Q1/Y+1'")
+            raise ConfigValueError(
+                f"'{v}' không phải một quý dạng 'Q1/Y+1'", f"'{v}' is not a quarter like 'Q1/Y+1'"
+            )
         return v
 
     def parts(self) -> tuple[int, int]:
@@ -338,7 +365,10 @@ def _article_ref(value: object) -> ArticleRef:
     if isinstance(value, dict):
         return ArticleRef.model_validate(value)
     if not isinstance(value, str):
-        raise ValueError(f"{value!r} is not an article")
+        raise ConfigValueError(
+            f"{value!r} không phải một điều khoản — viết dạng 'Điều 7.1'",
+            f"{value!r} is not an article — write it like 'Điều 7.1'",
+        )
     text = _SPACES.sub(" ", value.strip())
     m = _ART_SHORT.match(text)
     if m:
@@ -356,9 +386,11 @@ def _article_ref(value: object) -> ArticleRef:
             diem=m[2].lower() if m[2] else None,
             ghi_chu=m[1] is not None,
         )
-    raise ValueError(
+    raise ConfigValueError(
+        f"'{value}' không phải một điều khoản — viết dạng 'Điều 7.1', 'khoản 1 Điều 7',"
+        " 'Điều 7.9 (ghi chú)' hoặc { dieu = 7, khoan = 1 }",
         f"'{value}' is not an article like 'Điều 7.1', 'khoản 1 Điều 7', 'Điều 7.9 (ghi chú)'"
-        " or { dieu = 7, khoan = 1 }"
+        " or { dieu = 7, khoan = 1 }",
     )
 
 
@@ -382,7 +414,10 @@ class Article(str):
         else:
             refs = (_article_ref(value),)
         if not refs:
-            raise ValueError("an article is needed, e.g. 'Điều 7.1' or { dieu = 7, khoan = 1 }")
+            raise ConfigValueError(
+                "cần ghi một điều khoản, ví dụ 'Điều 7.1' hoặc { dieu = 7, khoan = 1 }",
+                "an article is needed, e.g. 'Điều 7.1' or { dieu = 7, khoan = 1 }",
+            )
         obj = super().__new__(cls, ", ".join(r.short() for r in refs))
         obj.refs = refs
         return obj
@@ -508,7 +543,11 @@ class Member(_Model):
     @model_validator(mode="after")
     def _needs_focal(self) -> Member:
         if not any(c.role == "focal" for c in self.contacts):
-            raise ValueError("needs a contact with role = 'focal' (the officer who gets reminders)")
+            raise ConfigValueError(
+                "cần một liên hệ có role = 'focal' (cán bộ đầu mối nhận thư nhắc việc)"
+                ' — thêm một mục [[members.contacts]] với role = "focal"',
+                "needs a contact with role = 'focal' (the officer who gets reminders)",
+            )
         return self
 
 
