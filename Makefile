@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DB     ?= sqlite:///tracker.db
 
-.PHONY: run test install install-dev lint clean
+.PHONY: run test install install-dev lint clean config-docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ lint: install-dev
 
 test: lint
 	$(BIN)/python -m pytest
+
+config-docs: install-dev  # the config reference, generated from the schema (a test checks it)
+	$(BIN)/python -m tracker.config.reference > docs/config.md
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache tracker.db* outbox-mail
