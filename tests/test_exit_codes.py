@@ -69,7 +69,12 @@ def test_a_missing_reason_is_2_after_role_and_move(loaded: Cli) -> None:
 
 def test_a_bad_config_is_2(cli: Cli) -> None:
     path = cli.config('[cluster]\nid = "x"\n')
-    assert "Tệp cấu hình không hợp lệ" in cli.fails(2, "--config", path, "init")
+    # A config error is one line per problem (issue 8 §5), so not `fails`'s one line.
+    result = cli("--config", path, "init")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("Lỗi: Tệp cấu hình không hợp lệ (6 lỗi):")
+    assert "khóa name: thiếu khóa bắt buộc" in result.stderr
 
 
 def test_a_role_refusal_is_3(loaded: Cli) -> None:
