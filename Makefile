@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DB     ?= sqlite:///tracker.db
 
-.PHONY: run test install install-dev lint clean config-docs
+.PHONY: run test install install-dev lint clean config-docs catalogs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ test: lint
 
 config-docs: install-dev  # the config reference, generated from the schema (a test checks it)
 	$(BIN)/python -m tracker.config.reference > docs/config.md
+
+catalogs: install-dev  # extract, update and compile tracker/locale/*/LC_MESSAGES/*.po (a test checks them)
+	$(BIN)/python -m tracker.catalogs update
+	$(BIN)/python -m tracker.catalogs check
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache tracker.db* outbox-mail

@@ -17,6 +17,9 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from tracker.cli.usage_words import usage_line
+from tracker.i18n import LANGUAGES, catalog, language_from_env
+
 HELP = (
     "Theo dõi lịch, nghĩa vụ và nhắc việc của Cụm thi đua.\n\n"
     "Tracks the calendar, obligations and reminders of an emulation cluster (Cụm thi đua)."
@@ -72,6 +75,33 @@ def _wants_english(argv: Sequence[str]) -> bool:
     )
 
 
+def _language(argv: Sequence[str]) -> str:
+    """The language of this run: `--lang` when given, else the locale's (`LANG=en_*`)."""
+    for a, b in itertools.pairwise(argv):
+        if a == "--lang" and b in LANGUAGES:
+            return b
+    for a in argv:
+        if a.startswith("--lang=") and a[7:] in LANGUAGES:
+            return a[7:]
+    return language_from_env()
+
+
+def _use_typer_catalog(lang: str) -> None:
+    """Typer's own words in help ("Options", "[default: …]", "[required]") from the
+    `click` catalog (issue 8 §4). Typer binds the stdlib `gettext` as `_` in these two
+    modules and reads the process-wide default domain, which a library must not change;
+    rebinding their `_` translates them for this run only."""
+    import typer.core
+
+    words = catalog(lang, "click").gettext
+    typer.core._ = words  # type: ignore[attr-defined]
+    # Rich help is off (rich_markup_mode=None): importing rich_utils would pull in Rich,
+    # which `tracker --help` must not pay for; translate it only if something loaded it.
+    rich_utils = sys.modules.get("typer.rich_utils")
+    if rich_utils is not None:
+        rich_utils._ = words  # type: ignore[attr-defined]
+
+
 class _OneLineErrors(TyperGroup):
     """Usage errors (unknown command, missing option) as one line, like every other error
     (issue 2 §6), instead of Click's usage text and Rich's boxed message."""
@@ -86,6 +116,7 @@ class _OneLineErrors(TyperGroup):
         **extra: Any,
     ) -> Any:
         args = hoist_global_options(list(args if args is not None else sys.argv[1:]))
+        _use_typer_catalog(_language(args))
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
@@ -97,11 +128,7 @@ class _OneLineErrors(TyperGroup):
                 ctx = getattr(exc, "ctx", None)
                 words = ctx.command_path.split()[1:] if ctx is not None else []
                 cmd = " ".join(["tracker", *words])
-                text = exc.format_message().rstrip(".") + "."  # type: ignore[attr-defined]
-                if _wants_english(args):
-                    line = f"Error: {text} See '{cmd} --help'."
-                else:
-                    line = f"Lỗi: {text} Xem '{cmd} --help'."
+                line = usage_line(exc, "en" if _wants_english(args) else "vi", cmd)
                 typer.echo(" ".join(line.split()), err=True)
             sys.exit(getattr(exc, "exit_code", 2))
         except typer.Abort:

@@ -483,7 +483,9 @@ def _transition(settings: Settings, kw: dict[str, Any]) -> int:
     from tracker.workflow import Action
 
     at = now()
-    on = parse_day(kw["on"], "--on") if kw["on"] else None
+    on = (
+        parse_day(kw["on"], "--on") if kw["on"] is not None else None
+    )  # "" is an error, not "today"
     action = Action(kw["action"])
     with _store(settings) as session:
         ctx = _action_context(session, settings, kw["cycle"], at, kw["milestone"])

@@ -51,7 +51,7 @@ def _run_daemon(settings: Settings, kw: dict[str, Any]) -> int:
 def _remind(settings: Settings, kw: dict[str, Any]) -> int:
     from jobs.tick import run_once
 
-    at = parse_at(kw["at"]) if kw["at"] else None
+    at = parse_at(kw["at"]) if kw["at"] is not None else None  # "" is an error, not "now"
     dry_run: bool = kw["dry_run"]
     lang = settings.lang
     if at is not None and not dry_run and at > clock.now():
@@ -117,7 +117,12 @@ def _simulate(settings: Settings, kw: dict[str, Any]) -> int:
             f"--to {end.isoformat()} is before --from {start.isoformat()}: swap them.",
         )
     year = parse_cycle(kw["cycle"], local_date(clock.now()))
-    out = Path(kw["out"]).resolve() if kw["out"] else None
+    if kw["out"] is not None and not kw["out"].strip():
+        raise BadInputError(
+            "--out '' không phải thư mục: ghi tên thư mục, hoặc bỏ --out.",
+            "--out '' is not a folder: give a folder name, or leave --out out.",
+        )
+    out = Path(kw["out"]).resolve() if kw["out"] is not None else None
     with Simulation(
         _db(settings),
         out=out,

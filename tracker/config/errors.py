@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,6 +209,10 @@ def where(loc: Loc, data: Any) -> tuple[str, str]:
 def _short(value: object) -> str:
     text = value if isinstance(value, str) else repr(value)
     text = " ".join(text.split())
+    # An echoed value never carries a control character to the terminal (BEL, ESC …).
+    text = "".join(
+        f"\\u{ord(c):04x}" if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+    )
     return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
 
 
@@ -254,6 +259,12 @@ def _explain(e: Any, raw: Loc, data: dict[str, Any]) -> tuple[str, str]:
         )
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
         return _bound(kind, ctx, got)
+    if kind == "control_char":
+        char = ctx.get("char", "")
+        return (
+            f"có ký tự điều khiển {char} (không nhìn thấy được) — xóa ký tự đó, gõ lại đoạn chữ",
+            f"contains the control character {char} (invisible) — delete it, retype the text",
+        )
     if kind in _TYPES:
         vi, en = _TYPES[kind]
         return f"giá trị{got} {vi}", f"the value{got} {en}"

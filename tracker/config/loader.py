@@ -4,6 +4,7 @@ each, with the file, the line, the item in words and the fix (tracker.config.err
 from __future__ import annotations
 
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,14 @@ def parse_config(data: dict[str, Any], source: str, text: str | None = None) -> 
 def load_config(path: str | Path) -> ClusterConfig:
     p = Path(path)
     try:
+        # A pipe or a device named by --config would block `read_bytes` for ever (issue 8
+        # §6): only a regular file is read.
+        if p.exists() and not stat.S_ISREG(p.stat().st_mode):
+            raise file_error(
+                str(p),
+                "không phải tệp thường (ống dẫn, thiết bị…) — hãy chỉ đến một tệp .toml",
+                "not a regular file (a pipe, a device…) — name a .toml file",
+            )
         raw = p.read_bytes()
     except FileNotFoundError:
         raise file_error(
@@ -48,9 +57,17 @@ def load_config(path: str | Path) -> ClusterConfig:
         ) from None
     try:
         data = tomllib.loads(text)
+        return parse_config(data, str(p), text)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(str(p), exc) from None
-    return parse_config(data, str(p), text)
+    except RecursionError:
+        # A value nested hundreds deep (issue 8 §6) exhausts the parser's or the
+        # validator's recursion: no real config nests more than a few levels.
+        raise file_error(
+            str(p),
+            "giá trị lồng nhau quá sâu — một cấu hình chỉ lồng vài cấp; kiểm tra dấu [ và {",
+            "a value is nested too deep — a config nests only a few levels; check its [ and {",
+        ) from None
 
 
 def _syntax_error(path: str, exc: tomllib.TOMLDecodeError) -> InvalidConfigError:

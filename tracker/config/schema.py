@@ -12,6 +12,7 @@ That lets the same file start a cycle for any year; `cycle.year` is only the def
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Literal
@@ -35,9 +36,18 @@ _QUARTER_EXPR = re.compile(r"^\s*Q([1-4])/Y(?:\s*\+\s*(\d))?\s*$")
 
 
 def _no_newlines(value: str) -> str:
-    # A CR or LF in a name or address would let config text inject e-mail headers.
+    # A CR or LF in a name or address would let config text inject e-mail headers; other
+    # control characters (NUL, BEL, DEL, NEL U+0085, the separators U+2028/U+2029, …)
+    # break a terminal, a CSV cell or a letter's line without being seen in the file.
     if "\r" in value or "\n" in value:
         raise PydanticCustomError("line_break", "must not contain a line break (CR/LF)")
+    for ch in value:
+        if unicodedata.category(ch) in ("Cc", "Zl", "Zp"):
+            raise PydanticCustomError(
+                "control_char",
+                "must not contain the control character {char}",
+                {"char": f"U+{ord(ch):04X}"},
+            )
     return value
 
 
@@ -700,6 +710,9 @@ class Cycle(_Model):
     next_leader: str | None = None
     version: SafeStr = "1"
     due_soon_days: int = Field(default=7, ge=0, le=60)
+
+    # The version goes into letters' keys and headers, like a name.
+    _nl = field_validator("version")(_no_newlines)
     # The milestone `tracker elect` records as held (the election at the conference,
     # Điều 7.9), when the config has it.
     election: str = "leader_election"
