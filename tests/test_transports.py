@@ -268,6 +268,10 @@ def test_server_down_is_transient_and_recovers_when_it_is_back(
     assert err.smtp_code is None
     assert f"127.0.0.1:{port}" in str(err)
     assert err.reply  # the low-level reason, e.g. "Connection refused"
+    # Said in words (issue 8 §6); the library's "[Errno 111] Connect call failed" is kept
+    # in `reply`, which the letter stores and `tracker outbox show` prints.
+    assert "máy chủ không nhận kết nối" in err.vi and "Errno" not in err.vi
+    assert "the server refused the connection" in err.en and "Errno" not in err.en
 
 
 def test_timeout_is_transient(smtp_server: SmtpServer) -> None:

@@ -9,6 +9,7 @@ shows up.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import Literal
 
@@ -48,7 +49,7 @@ def _classify(exc: BaseException, phase: Phase, where: str) -> DeliveryError:
     if isinstance(exc, OSError):
         # Refused, reset, timed out: SMTPServerDisconnected, SMTPConnectError and
         # SMTPTimeoutError are ConnectionError/TimeoutError, both OSError.
-        return _transient(where, str(exc) or type(exc).__name__)
+        return _transient(where, str(exc) or type(exc).__name__, words=_network_words(exc))
     if isinstance(exc, aiosmtplib.SMTPException):
         if phase == "tls":
             return _no_starttls(where, exc.message)
@@ -188,12 +189,43 @@ def _no_auth(where: str, reply: str) -> DeliveryError:
     )
 
 
-def _transient(where: str, reply: str, code: int | None = None) -> DeliveryError:
+def _network_words(exc: BaseException) -> tuple[str, str] | None:
+    """A network failure in words (issue 8 §6: no "[Errno 111] Connect call failed …" in a
+    result line); the library's own text stays in `reply`, stored with the letter."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if isinstance(seen, ConnectionRefusedError):
+            return (
+                "máy chủ không nhận kết nối: sai địa chỉ hoặc cổng, hoặc dịch vụ thư chưa chạy",
+                "the server refused the connection: wrong host or port, or no mail service",
+            )
+        if isinstance(seen, socket.gaierror):
+            return (
+                "không tìm thấy tên máy chủ: kiểm tra mail.host và mạng",
+                "the server's name was not found: check mail.host and the network",
+            )
+        if isinstance(seen, TimeoutError):
+            return (
+                "máy chủ không trả lời kịp (quá thời gian chờ)",
+                "the server did not answer in time",
+            )
+        if isinstance(seen, ConnectionResetError | aiosmtplib.SMTPServerDisconnected):
+            return ("máy chủ ngắt kết nối giữa chừng", "the server closed the connection midway")
+        if seen is None:
+            break
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _transient(
+    where: str, reply: str, code: int | None = None, words: tuple[str, str] | None = None
+) -> DeliveryError:
     said = f"{code} {reply}" if code is not None else reply
+    said_vi, said_en = words if words is not None else (said, said)
     return DeliveryError(
-        f"Chưa gửi được qua máy chủ thư {where} ({said}). Thư vẫn nằm trong hàng đợi và sẽ"
+        f"Chưa gửi được qua máy chủ thư {where} ({said_vi}). Thư vẫn nằm trong hàng đợi và sẽ"
         " được gửi lại tự động; nếu lỗi kéo dài, kiểm tra máy chủ thư và kết nối mạng.",
-        f"Could not send through the mail server {where} ({said}). The message stays"
+        f"Could not send through the mail server {where} ({said_en}). The message stays"
         " queued and will be retried automatically; if this persists, check the mail"
         " server and the network.",
         smtp_code=code,
