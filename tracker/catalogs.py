@@ -107,9 +107,8 @@ def _mo_bytes(catalog: Catalog) -> bytes:
 def _merged(lang: str, domain: str, template: Catalog) -> Catalog:
     catalog = _read(po_path(lang, domain), lang, domain)
     catalog.update(template, no_fuzzy_matching=True)
-    catalog.revision_date = catalog.creation_date = (
-        FIXED_DATE  # the file changes only with a message
-    )
+    # A fixed date: the file changes only when a message does.
+    catalog.revision_date = catalog.creation_date = FIXED_DATE
     for message in catalog:
         if message.id and lang == "en" and not message.string:
             message.string = message.id  # English: the ids are the text

@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from tracker.cli.usage_words import usage_line
-from tracker.i18n import LANGUAGES, catalog, language_from_env
+from tracker.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalog, language_from_env
 
 HELP = (
     "Theo dõi lịch, nghĩa vụ và nhắc việc của Cụm thi đua.\n\n"
@@ -69,21 +69,15 @@ def hoist_global_options(args: Sequence[str]) -> list[str]:
     return before + moved + after
 
 
-def _wants_english(argv: Sequence[str]) -> bool:
-    return "--lang=en" in argv or any(
-        a == "--lang" and b == "en" for a, b in itertools.pairwise(argv)
-    )
-
-
-def _language(argv: Sequence[str]) -> str:
-    """The language of this run: `--lang` when given, else the locale's (`LANG=en_*`)."""
+def _given_language(argv: Sequence[str]) -> str | None:
+    """The `--lang` written on the command line, if any (read before Click parses it)."""
     for a, b in itertools.pairwise(argv):
         if a == "--lang" and b in LANGUAGES:
             return b
     for a in argv:
         if a.startswith("--lang=") and a[7:] in LANGUAGES:
             return a[7:]
-    return language_from_env()
+    return None
 
 
 def _use_typer_catalog(lang: str) -> None:
@@ -116,7 +110,8 @@ class _OneLineErrors(TyperGroup):
         **extra: Any,
     ) -> Any:
         args = hoist_global_options(list(args if args is not None else sys.argv[1:]))
-        _use_typer_catalog(_language(args))
+        # Help follows the locale too (`LANG=en_*`); messages follow `--lang` only.
+        _use_typer_catalog(_given_language(args) or language_from_env())
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
@@ -128,7 +123,7 @@ class _OneLineErrors(TyperGroup):
                 ctx = getattr(exc, "ctx", None)
                 words = ctx.command_path.split()[1:] if ctx is not None else []
                 cmd = " ".join(["tracker", *words])
-                line = usage_line(exc, "en" if _wants_english(args) else "vi", cmd)
+                line = usage_line(exc, _given_language(args) or DEFAULT_LANGUAGE, cmd)
                 typer.echo(" ".join(line.split()), err=True)
             sys.exit(getattr(exc, "exit_code", 2))
         except typer.Abort:

@@ -15,9 +15,8 @@ from tracker.service import election
 @handler("elect")
 def _elect(settings: Settings, kw: dict[str, Any]) -> int:
     at = now()
-    on = (
-        parse_day(kw["on"], "--on") if kw["on"] is not None else None
-    )  # "" is an error, not "today"
+    # `is not None`: an empty --on is an error (parse_day says so), not "today".
+    on = parse_day(kw["on"], "--on") if kw["on"] is not None else None
     with _store(settings) as session:
         ctx = _context(session, settings, kw["cycle"], at)
         if kw["cycle"] is None:

@@ -483,9 +483,8 @@ def _transition(settings: Settings, kw: dict[str, Any]) -> int:
     from tracker.workflow import Action
 
     at = now()
-    on = (
-        parse_day(kw["on"], "--on") if kw["on"] is not None else None
-    )  # "" is an error, not "today"
+    # `is not None`: an empty --on is an error (parse_day says so), not "today".
+    on = parse_day(kw["on"], "--on") if kw["on"] is not None else None
     action = Action(kw["action"])
     with _store(settings) as session:
         ctx = _action_context(session, settings, kw["cycle"], at, kw["milestone"])

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from tracker.i18n import tr
 
-# Typer converts values through pydantic; this is its text for a non-integer.
-_NOT_AN_INTEGER = ("valid integer", "is not a valid integer")
+# Typer converts values through pydantic ("Input should be a valid integer, …").
+_NOT_AN_INTEGER = "valid integer"
 
 
 def _hint(exc: object) -> str:
@@ -55,14 +55,13 @@ def usage_words(exc: Exception, lang: str) -> str:
         )
     if kind == "BadParameter":
         name = _hint(exc)
-        if any(text in message for text in _NOT_AN_INTEGER):
+        if _NOT_AN_INTEGER in message:
             return tr(lang, "{name} must be a whole number.", name=name)
         if name:
             return tr(
                 lang, "Invalid value for {name}: {problem}", name=name, problem=message.rstrip(".")
             )
-    if kind == "NoSuchCommand" or (kind == "UsageError" and message.startswith("No such command")):
-        return message  # Typer's own words, translated by the `click` catalog
+    # Anything else, "No such command" included (Typer's words, from the `click` catalog).
     return str(exc.format_message()) if hasattr(exc, "format_message") else str(exc)
 
 
